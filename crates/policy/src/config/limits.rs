@@ -1,0 +1,234 @@
+//! Configuration of the limiter: request pacing, adaptive rate, call slots, circuit breaker
+//! and retry budget.
+//!
+//! These are plain data: `redial-limiter` reads them. They live here so that one TOML file,
+//! validated in one place, configures the whole runtime.
+
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+/// Default account-wide request ceiling, requests per second. **Assumed**: the Nixflex API
+/// does not document its rate; operators set the real value with `pacing.buckets`.
+pub const DEFAULT_ACCOUNT_RATE_PER_SECOND: f64 = 20.0;
+/// Default account bucket burst (requests that may go back to back after an idle period).
+pub const DEFAULT_ACCOUNT_BURST: u32 = 10;
+/// Default ceiling of the `POST /v1/calls` bucket, call creations per second. **Assumed**.
+pub const DEFAULT_CALLS_RATE_PER_SECOND: f64 = 5.0;
+/// Default burst of the `POST /v1/calls` bucket.
+pub const DEFAULT_CALLS_BURST: u32 = 5;
+/// Default number of concurrent live calls the account allows. **Assumed**.
+pub const DEFAULT_MAX_CONCURRENT_CALLS: u32 = 10;
+
+/// `[pacing]`: GCRA token buckets matched by method and route, and their adaptive rate.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct PacingConfig {
+    /// Buckets in match order; the first whose `routes` match a request paces it, and the
+    /// bucket named `account` (or the last bucket) paces every request as well.
+    pub buckets: Vec<BucketConfig>,
+    /// Adaptive rate (CUBIC) applied to a bucket on a `throttle` decision.
+    pub adaptive: AdaptiveConfig,
+}
+
+impl Default for PacingConfig {
+    fn default() -> Self {
+        Self {
+            buckets: vec![
+                BucketConfig {
+                    name: "calls".to_owned(),
+                    routes: vec!["POST /v1/calls".to_owned()],
+                    rate: DEFAULT_CALLS_RATE_PER_SECOND,
+                    burst: DEFAULT_CALLS_BURST,
+                },
+                BucketConfig {
+                    name: ACCOUNT_BUCKET.to_owned(),
+                    routes: vec!["*".to_owned()],
+                    rate: DEFAULT_ACCOUNT_RATE_PER_SECOND,
+                    burst: DEFAULT_ACCOUNT_BURST,
+                },
+            ],
+            adaptive: AdaptiveConfig::default(),
+        }
+    }
+}
+
+/// Name of the account-wide bucket that every request draws from.
+pub const ACCOUNT_BUCKET: &str = "account";
+
+/// `[[pacing.buckets]]`: one GCRA bucket.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BucketConfig {
+    /// Bucket name, used in metrics labels (`bucket`).
+    pub name: String,
+    /// Route patterns this bucket paces: `"METHOD /path"` with `{param}` segments, `"METHOD *"`,
+    /// or `"*"` for every request.
+    #[serde(default)]
+    pub routes: Vec<String>,
+    /// Ceiling, requests per second (> 0).
+    pub rate: f64,
+    /// Burst size (>= 1).
+    #[serde(default = "default_burst")]
+    pub burst: u32,
+}
+
+fn default_burst() -> u32 {
+    1
+}
+
+/// `[pacing.adaptive]`: CUBIC rate control as in the AWS SDKs' adaptive retry mode.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct AdaptiveConfig {
+    /// Whether a throttle lowers the bucket's rate (otherwise only Retry-After pauses it).
+    pub enabled: bool,
+    /// Multiplicative decrease applied to the measured send rate on a throttle (0 < beta < 1).
+    pub beta: f64,
+    /// CUBIC scale constant `C` (> 0).
+    pub scale: f64,
+    /// Smoothing of the measured send rate (0 < smooth <= 1).
+    pub smooth: f64,
+    /// Floor of the adaptive rate, requests per second (> 0).
+    pub min_rate: f64,
+}
+
+/// CUBIC decrease factor; source: AWS SDKs' adaptive retry mode (`BETA = 0.7`).
+pub const CUBIC_BETA: f64 = 0.7;
+/// CUBIC scale constant; source: AWS SDKs' adaptive retry mode (`SCALE_CONSTANT = 0.4`).
+pub const CUBIC_SCALE: f64 = 0.4;
+/// Send-rate smoothing; source: AWS SDKs' adaptive retry mode (`SMOOTH = 0.8`).
+pub const RATE_SMOOTHING: f64 = 0.8;
+/// Lowest adaptive rate, requests per second; source: AWS SDKs' `MIN_FILL_RATE = 0.5`.
+pub const MIN_ADAPTIVE_RATE: f64 = 0.5;
+
+impl Default for AdaptiveConfig {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            beta: CUBIC_BETA,
+            scale: CUBIC_SCALE,
+            smooth: RATE_SMOOTHING,
+            min_rate: MIN_ADAPTIVE_RATE,
+        }
+    }
+}
+
+/// `[slots]`: the gate of concurrent calls.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SlotsConfig {
+    /// Most calls live at once (>= 1).
+    pub max_concurrent_calls: u32,
+    /// Successful call creations, after a `concurrent_call_limit`, before the limit climbs by
+    /// one (additive increase; >= 1).
+    pub increase_after: u32,
+}
+
+/// Successful creates before the slot limit climbs by one after a shrink.
+pub const DEFAULT_SLOT_INCREASE_AFTER: u32 = 5;
+
+impl Default for SlotsConfig {
+    fn default() -> Self {
+        Self {
+            max_concurrent_calls: DEFAULT_MAX_CONCURRENT_CALLS,
+            increase_after: DEFAULT_SLOT_INCREASE_AFTER,
+        }
+    }
+}
+
+/// `[breaker]`: a circuit breaker per endpoint group.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct BreakerConfig {
+    /// Whether the breaker is active.
+    pub enabled: bool,
+    /// Share of retryable failures over the sampling window that opens the circuit (0..=1).
+    pub failure_ratio: f64,
+    /// Sliding window over which the failure ratio is measured.
+    #[serde(with = "humantime_serde")]
+    pub sampling_window: Duration,
+    /// Fewest requests in the window before the ratio may open the circuit (>= 1).
+    pub min_throughput: u32,
+    /// Consecutive retryable failures that open the circuit regardless of the ratio
+    /// (0 disables this trigger).
+    pub consecutive_failures: u32,
+    /// How long the circuit stays open before half-open probes.
+    #[serde(with = "humantime_serde")]
+    pub break_duration: Duration,
+    /// Probes let through while half-open (>= 1).
+    pub half_open_probes: u32,
+}
+
+/// Failure ratio that opens the circuit; source: Polly v8 `FailureRatio = 0.1` is aggressive
+/// for an API that sheds load by design, so we use Resilience4j's `failureRateThreshold = 50%`.
+pub const DEFAULT_BREAKER_FAILURE_RATIO: f64 = 0.5;
+/// Sampling window; source: Polly v8 `SamplingDuration = 30s`.
+pub const DEFAULT_BREAKER_SAMPLING_WINDOW: Duration = Duration::from_secs(30);
+/// Minimum throughput; source: Polly v8 `MinimumThroughput = 100` scaled down to a dialer's
+/// request volume; Resilience4j's `minimumNumberOfCalls = 100`. We use 20.
+pub const DEFAULT_BREAKER_MIN_THROUGHPUT: u32 = 20;
+/// Consecutive failures that open the circuit (Resilience4j-style count trigger).
+pub const DEFAULT_BREAKER_CONSECUTIVE_FAILURES: u32 = 10;
+/// Break duration; source: Polly v8 `BreakDuration = 5s`.
+pub const DEFAULT_BREAKER_BREAK_DURATION: Duration = Duration::from_secs(5);
+/// Half-open probes; source: Polly v8 lets one probe through.
+pub const DEFAULT_BREAKER_HALF_OPEN_PROBES: u32 = 1;
+
+impl Default for BreakerConfig {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            failure_ratio: DEFAULT_BREAKER_FAILURE_RATIO,
+            sampling_window: DEFAULT_BREAKER_SAMPLING_WINDOW,
+            min_throughput: DEFAULT_BREAKER_MIN_THROUGHPUT,
+            consecutive_failures: DEFAULT_BREAKER_CONSECUTIVE_FAILURES,
+            break_duration: DEFAULT_BREAKER_BREAK_DURATION,
+            half_open_probes: DEFAULT_BREAKER_HALF_OPEN_PROBES,
+        }
+    }
+}
+
+/// `[budget]`: the retry budget (Finagle `RetryBudget`, tower `TpsBudget`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct BudgetConfig {
+    /// Whether retries are bounded by the budget.
+    pub enabled: bool,
+    /// Share of the request rate that retries may add (0..=1000).
+    pub ratio: f64,
+    /// Retries per second always allowed, even with no recent requests.
+    pub min_per_second: u32,
+    /// Sliding window over which requests are counted (1s..=60s).
+    #[serde(with = "humantime_serde")]
+    pub window: Duration,
+    /// Budget units a retry after an error answer costs.
+    pub retry_cost: f64,
+    /// Budget units a retry after a timeout costs (timeouts cost more: the AWS SDKs charge
+    /// 10 for a timeout against 5 for an error).
+    pub timeout_cost: f64,
+}
+
+/// Retry ratio; source: Finagle `RetryBudget` default `percentCanRetry = 0.2`.
+pub const DEFAULT_BUDGET_RATIO: f64 = 0.2;
+/// Retries always allowed per second; source: Finagle `minRetriesPerSec = 10`.
+pub const DEFAULT_BUDGET_MIN_PER_SECOND: u32 = 10;
+/// Budget window; source: Finagle `ttl = 10s`.
+pub const DEFAULT_BUDGET_WINDOW: Duration = Duration::from_secs(10);
+/// Cost of a retry after an error answer, in budget units.
+pub const DEFAULT_RETRY_COST: f64 = 1.0;
+/// Cost of a retry after a timeout; twice an error's, as the AWS SDKs' 10 vs 5.
+pub const DEFAULT_TIMEOUT_COST: f64 = 2.0;
+
+impl Default for BudgetConfig {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            ratio: DEFAULT_BUDGET_RATIO,
+            min_per_second: DEFAULT_BUDGET_MIN_PER_SECOND,
+            window: DEFAULT_BUDGET_WINDOW,
+            retry_cost: DEFAULT_RETRY_COST,
+            timeout_cost: DEFAULT_TIMEOUT_COST,
+        }
+    }
+}
