@@ -1,0 +1,147 @@
+//! One attempt on the wire: send, read a bounded body, and turn every outcome into either the
+//! answer's bytes or a typed [`Failure`].
+
+use std::error::Error as _;
+use std::time::Duration;
+
+use bytes::{Bytes, BytesMut};
+use redial_policy::{ApiError, Failure, MAX_ERROR_BODY_BYTES, ResponseMeta, TransportError, TransportKind};
+use reqwest::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE, HeaderMap, RETRY_AFTER};
+
+use crate::client::Inner;
+use crate::clock;
+use crate::request::Request;
+
+/// Largest successful body read (list endpoints); a larger one is a decode failure, never an
+/// unbounded allocation.
+const MAX_SUCCESS_BODY_BYTES: usize = 8 * 1024 * 1024;
+/// Header carrying the server's request id.
+const REQUEST_ID: &str = "x-request-id";
+/// Header carrying the idempotency key.
+const IDEMPOTENCY_KEY: &str = "idempotency-key";
+
+/// A successful answer.
+#[derive(Debug)]
+pub(crate) struct Answer {
+    pub(crate) status: u16,
+    pub(crate) body: Bytes,
+}
+
+/// Sends one attempt, bounded by `timeout`.
+pub(crate) async fn send(inner: &Inner, req: &Request<'_>, timeout: Duration) -> Result<Answer, Failure> {
+    let url = format!("{}{}", inner.base_url, req.path);
+    let mut rb = inner
+        .http
+        .request(req.method_reqwest(), url)
+        .header(AUTHORIZATION, inner.key.header_value())
+        .header(ACCEPT, "application/json");
+    if let Some(body) = &req.body {
+        rb = rb.header(CONTENT_TYPE, "application/json").body(body.clone());
+    }
+    if let Some(key) = &req.idempotency_key {
+        rb = rb.header(IDEMPOTENCY_KEY, key.as_str());
+    }
+    match tokio::time::timeout(timeout, exchange(rb)).await {
+        Ok(result) => result,
+        Err(_) => Err(Failure::Transport(TransportError::new(
+            TransportKind::Timeout,
+            true,
+            format!("no complete answer within {timeout:?}"),
+        ))),
+    }
+}
+
+async fn exchange(rb: reqwest::RequestBuilder) -> Result<Answer, Failure> {
+    let mut response = rb.send().await.map_err(|e| Failure::Transport(classify_send_error(&e)))?;
+    let status = response.status().as_u16();
+    let success = response.status().is_success();
+    let limit = if success { MAX_SUCCESS_BODY_BYTES } else { MAX_ERROR_BODY_BYTES };
+    let headers = response.headers().clone();
+    let mut body = BytesMut::new();
+    let mut truncated = false;
+    loop {
+        match response.chunk().await {
+            Ok(Some(chunk)) => {
+                body.extend_from_slice(&chunk);
+                if body.len() > limit {
+                    break;
+                }
+            }
+            Ok(None) => break,
+            Err(e) => {
+                if success {
+                    // The server answered 2xx, so it acted; we just cannot read what it said.
+                    return Err(Failure::Transport(TransportError::new(
+                        TransportKind::Reset,
+                        true,
+                        format!("HTTP {status} body cut short: {}", chain(&e)),
+                    )));
+                }
+                truncated = true;
+                break;
+            }
+        }
+    }
+    if success {
+        if body.len() > limit {
+            return Err(Failure::Transport(TransportError::new(
+                TransportKind::Decode,
+                true,
+                format!("HTTP {status} body larger than {limit} bytes"),
+            )));
+        }
+        return Ok(Answer {
+            status,
+            body: body.freeze(),
+        });
+    }
+    Err(Failure::Api(parse_error(status, &headers, &body, truncated)))
+}
+
+fn parse_error(status: u16, headers: &HeaderMap, body: &[u8], truncated: bool) -> ApiError {
+    let text = |name| headers.get(name).and_then(|v| v.to_str().ok());
+    let meta = ResponseMeta {
+        retry_after: text(RETRY_AFTER.as_str()),
+        request_id: text(REQUEST_ID),
+        content_type: text(CONTENT_TYPE.as_str()),
+        truncated,
+    };
+    ApiError::parse(status, meta, body, clock::wall_now())
+}
+
+/// Maps a reqwest send error to a transport failure, deciding whether the request may have
+/// reached the server. Only a connect failure proves it did not.
+fn classify_send_error(e: &reqwest::Error) -> TransportError {
+    let detail = chain(e);
+    let lower = detail.to_ascii_lowercase();
+    if e.is_connect() {
+        let kind = if lower.contains("certificate") || lower.contains("tls") || lower.contains("handshake") {
+            TransportKind::Tls
+        } else {
+            TransportKind::Connect
+        };
+        return TransportError::new(kind, false, detail);
+    }
+    if e.is_timeout() {
+        return TransportError::new(TransportKind::Timeout, true, detail);
+    }
+    if e.is_body() || e.is_decode() {
+        return TransportError::new(TransportKind::Decode, true, detail);
+    }
+    if lower.contains("reset") || lower.contains("closed") || lower.contains("incomplete") || lower.contains("broken pipe") {
+        return TransportError::new(TransportKind::Reset, true, detail);
+    }
+    TransportError::new(TransportKind::Other, true, detail)
+}
+
+/// The error and its sources, one line (reqwest errors never include headers, so no key).
+fn chain(e: &reqwest::Error) -> String {
+    let mut s = e.to_string();
+    let mut source = e.source();
+    while let Some(inner) = source {
+        s.push_str(": ");
+        s.push_str(&inner.to_string());
+        source = inner.source();
+    }
+    s
+}

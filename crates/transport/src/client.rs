@@ -1,0 +1,237 @@
+//! [`Client`] and its builder.
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use arc_swap::ArcSwap;
+use rand::rngs::SmallRng;
+use rand::{Rng, SeedableRng};
+use redial_limiter::Limiter;
+use redial_policy::{Config, Policy};
+
+use crate::endpoints::{Agents, Calls, Messages, Numbers};
+use crate::error::ClientConfigError;
+use crate::halts::Halts;
+use crate::key::ApiKey;
+
+/// Longest a TCP + TLS connect may take before the attempt fails as a connect failure (the
+/// request is then certainly not sent, so it is safe to retry).
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+/// Idle pooled connections are closed after this long.
+const POOL_IDLE_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// A client of the Nixflex API. Every request goes through halt checks, the circuit breaker,
+/// pacing, the per-attempt timeout, the policy's decision and the metrics, with no extra code
+/// in the caller. Cheap to clone (an `Arc` inside); share one per account.
+///
+/// ```no_run
+/// use redial_transport::{ApiKey, Client, NewCall};
+///
+/// # async fn run() -> Result<(), redial_transport::Error> {
+/// let client = Client::builder()
+///     .base_url("https://api.nixflex.example")
+///     .api_key(ApiKey::parse("key_id:key_secret").expect("well-formed key"))
+///     .build()?;
+/// let placed = client.calls().create(&NewCall::new("agent_1", "+447446466847")).await?;
+/// let done = client.calls().wait_until_done(&placed.call.id).await?;
+/// drop(placed.slot); // the call ended: free its concurrent-call slot
+/// println!("{} ended {}", done.id, done.status);
+/// # Ok(()) }
+/// ```
+#[derive(Debug, Clone)]
+pub struct Client {
+    pub(crate) inner: Arc<Inner>,
+}
+
+#[derive(Debug)]
+pub(crate) struct Inner {
+    pub(crate) http: reqwest::Client,
+    pub(crate) base_url: String,
+    pub(crate) key: ApiKey,
+    pub(crate) policy: ArcSwap<Policy>,
+    pub(crate) limiter: Limiter,
+    pub(crate) halts: Halts,
+    rng: Mutex<SmallRng>,
+}
+
+impl Inner {
+    /// A uniform jitter sample in `[0, 1)`.
+    pub(crate) fn jitter(&self) -> f64 {
+        self.rng.lock().unwrap_or_else(|p| p.into_inner()).random::<f64>()
+    }
+}
+
+/// Builds a [`Client`].
+#[derive(Debug, Default)]
+pub struct ClientBuilder {
+    base_url: Option<String>,
+    key: Option<ApiKey>,
+    config: Config,
+    limiter: Option<Limiter>,
+    jitter_seed: Option<u64>,
+}
+
+impl Client {
+    /// A builder.
+    pub fn builder() -> ClientBuilder {
+        ClientBuilder::default()
+    }
+
+    /// Agents: list, get, create.
+    pub fn agents(&self) -> Agents<'_> {
+        Agents::new(self)
+    }
+
+    /// Phone numbers: import, delete.
+    pub fn numbers(&self) -> Numbers<'_> {
+        Numbers::new(self)
+    }
+
+    /// Calls: create (with a call slot), get, list, wait until done.
+    pub fn calls(&self) -> Calls<'_> {
+        Calls::new(self)
+    }
+
+    /// Messages: send.
+    pub fn messages(&self) -> Messages<'_> {
+        Messages::new(self)
+    }
+
+    /// The halted scopes.
+    pub fn halts(&self) -> &Halts {
+        &self.inner.halts
+    }
+
+    /// The limiter (pacer, call slots, breakers, budget).
+    pub fn limiter(&self) -> &Limiter {
+        &self.inner.limiter
+    }
+
+    /// The policy in force.
+    pub fn policy(&self) -> Arc<Policy> {
+        self.inner.policy.load_full()
+    }
+
+    /// Applies a new config to the running client: a lock-free swap of the policy and a
+    /// reconfiguration of the limiter. Requests in flight finish under the policy they started
+    /// with.
+    ///
+    /// # Errors
+    /// [`ClientConfigError::Policy`] when the config is invalid; nothing changes then.
+    pub fn apply_config(&self, config: Config) -> Result<(), ClientConfigError> {
+        let policy = Policy::new(config)?;
+        self.inner.limiter.reconfigure(policy.config());
+        self.inner.policy.store(Arc::new(policy));
+        Ok(())
+    }
+}
+
+impl ClientBuilder {
+    /// The API's base URL, e.g. `https://api.nixflex.example` (required).
+    pub fn base_url(mut self, url: impl Into<String>) -> Self {
+        self.base_url = Some(url.into());
+        self
+    }
+
+    /// The API key (required).
+    pub fn api_key(mut self, key: ApiKey) -> Self {
+        self.key = Some(key);
+        self
+    }
+
+    /// The runtime config (default: `Config::default()`).
+    pub fn config(mut self, config: Config) -> Self {
+        self.config = config;
+        self
+    }
+
+    /// A limiter to share, e.g. a fleet backend; default: an in-process limiter built from
+    /// the config.
+    pub fn limiter(mut self, limiter: Limiter) -> Self {
+        self.limiter = Some(limiter);
+        self
+    }
+
+    /// Seeds the jitter RNG so that backoff delays are reproducible (tests).
+    pub fn jitter_seed(mut self, seed: u64) -> Self {
+        self.jitter_seed = Some(seed);
+        self
+    }
+
+    /// Builds the client.
+    ///
+    /// # Errors
+    /// [`ClientConfigError`] naming the missing key, the bad URL or the invalid config value.
+    pub fn build(self) -> Result<Client, ClientConfigError> {
+        let url = self.base_url.unwrap_or_default();
+        let base_url = check_base_url(&url)?;
+        let key = self.key.ok_or(ClientConfigError::MissingApiKey)?;
+        let policy = Policy::new(self.config)?;
+        let limiter = self.limiter.unwrap_or_else(|| Limiter::in_process(policy.config()));
+        let http = reqwest::Client::builder()
+            .connect_timeout(CONNECT_TIMEOUT)
+            .pool_idle_timeout(POOL_IDLE_TIMEOUT)
+            .user_agent(concat!("redial/", env!("CARGO_PKG_VERSION")))
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .map_err(|e| ClientConfigError::Http(e.to_string()))?;
+        let rng = match self.jitter_seed {
+            Some(seed) => SmallRng::seed_from_u64(seed),
+            None => SmallRng::from_os_rng(),
+        };
+        Ok(Client {
+            inner: Arc::new(Inner {
+                http,
+                base_url,
+                key,
+                policy: ArcSwap::from_pointee(policy),
+                limiter,
+                halts: Halts::default(),
+                rng: Mutex::new(rng),
+            }),
+        })
+    }
+}
+
+fn check_base_url(url: &str) -> Result<String, ClientConfigError> {
+    let bad = |reason: &str| ClientConfigError::BaseUrl {
+        url: url.to_owned(),
+        reason: reason.to_owned(),
+    };
+    let parsed = reqwest::Url::parse(url).map_err(|e| bad(&e.to_string()))?;
+    if !matches!(parsed.scheme(), "http" | "https") {
+        return Err(bad("the scheme must be http or https"));
+    }
+    if parsed.query().is_some() || parsed.fragment().is_some() {
+        return Err(bad("a base URL has no query or fragment"));
+    }
+    Ok(url.trim_end_matches('/').to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn base_url_checks() {
+        assert_eq!(check_base_url("http://127.0.0.1:8080/").unwrap(), "http://127.0.0.1:8080");
+        assert!(check_base_url("ftp://x").is_err());
+        assert!(check_base_url("not a url").is_err());
+        assert!(check_base_url("http://x/?a=1").is_err());
+    }
+
+    #[test]
+    fn build_requires_a_key_and_a_valid_config() {
+        let e = Client::builder().base_url("http://127.0.0.1:1").build().unwrap_err();
+        assert!(matches!(e, ClientConfigError::MissingApiKey));
+        let mut config = Config::default();
+        config.retry.max_attempts = 0;
+        let e = Client::builder()
+            .base_url("http://127.0.0.1:1")
+            .api_key(ApiKey::parse("a:b").unwrap())
+            .config(config)
+            .build()
+            .unwrap_err();
+        assert!(e.to_string().contains("retry.max_attempts"), "{e}");
+    }
+}

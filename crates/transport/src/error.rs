@@ -1,0 +1,229 @@
+//! [`Error`]: every way a request can end without success, matchable without parsing strings.
+
+use std::time::Duration;
+
+use redial_policy::{ApiError, ConfigError, ErrorCode, Failure, GiveUpReason, HaltScope};
+
+use crate::key::ApiKeyError;
+use crate::support::SupportReport;
+use crate::validate::InvalidInput;
+
+/// What happened before a request ended: the last failure, attempts and time spent.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub struct FailureDetail {
+    /// The operation, as a route pattern: `"POST /v1/calls"`.
+    pub operation: &'static str,
+    /// The last failure, when an attempt was made.
+    pub last: Option<Failure>,
+    /// Attempts sent.
+    pub attempts: u32,
+    /// Time from the start of the logical request to the end.
+    pub elapsed: Duration,
+    /// For `Exhausted`, `Timeout` and `BudgetExhausted`: the limit that ended the retries.
+    pub give_up: Option<GiveUpReason>,
+    /// The report for Nixflex support, on a server error or a repeating provider error.
+    pub support: Option<SupportReport>,
+}
+
+impl FailureDetail {
+    pub(crate) fn new(operation: &'static str) -> Self {
+        Self {
+            operation,
+            last: None,
+            attempts: 0,
+            elapsed: Duration::ZERO,
+            give_up: None,
+            support: None,
+        }
+    }
+}
+
+/// Why a request did not succeed.
+///
+/// Branch on the variant, then on [`Error::code`] — never on a message text.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// This request will never succeed as sent (a `fatal` decision): give up on the item.
+    #[error("{operation}: fatal: {}", describe(.detail))]
+    Fatal {
+        /// The recipient opted out (recipient_unsubscribed or Twilio 21610): never contact them.
+        opted_out: bool,
+        /// What happened.
+        detail: Box<FailureDetail>,
+        /// The operation.
+        operation: &'static str,
+    },
+    /// A halt scope is stopped: this request failed with a halting error, or was not sent
+    /// because an earlier one halted its scope.
+    #[error("{operation}: halted ({scope}): {}", describe(.detail))]
+    Halted {
+        /// The stopped scope.
+        scope: HaltScope,
+        /// What happened (no attempts when the request failed fast).
+        detail: Box<FailureDetail>,
+        /// The operation.
+        operation: &'static str,
+    },
+    /// Retries ended at the attempt limit (or on a Retry-After longer than allowed).
+    #[error("{operation}: gave up after {} attempts: {}", .detail.attempts, describe(.detail))]
+    Exhausted {
+        /// What happened.
+        detail: Box<FailureDetail>,
+        /// The operation.
+        operation: &'static str,
+    },
+    /// The server may have acted and a retry could act twice, so none was made: reconcile
+    /// (for a call: it may exist).
+    #[error("{operation}: ambiguous, the server may have acted: {}", describe(.detail))]
+    Ambiguous {
+        /// What happened.
+        detail: Box<FailureDetail>,
+        /// The operation.
+        operation: &'static str,
+    },
+    /// The request's total deadline passed.
+    #[error("{operation}: deadline passed after {} attempts: {}", .detail.attempts, describe(.detail))]
+    Timeout {
+        /// What happened.
+        detail: Box<FailureDetail>,
+        /// The operation.
+        operation: &'static str,
+    },
+    /// The endpoint group's circuit is open; nothing was sent.
+    #[error("{operation}: circuit open for {group} for another {:.1}s", .retry_in.as_secs_f64())]
+    CircuitOpen {
+        /// The endpoint group.
+        group: String,
+        /// How long until the circuit lets a probe through.
+        retry_in: Duration,
+        /// What happened.
+        detail: Box<FailureDetail>,
+        /// The operation.
+        operation: &'static str,
+    },
+    /// The retry budget refused a retry (the service is failing broadly).
+    #[error("{operation}: retry budget exhausted: {}", describe(.detail))]
+    BudgetExhausted {
+        /// What happened.
+        detail: Box<FailureDetail>,
+        /// The operation.
+        operation: &'static str,
+    },
+    /// The request was refused before sending: an argument is invalid.
+    #[error(transparent)]
+    InvalidInput(#[from] InvalidInput),
+    /// The client could not be built: bad config, key or base URL.
+    #[error(transparent)]
+    Config(#[from] ClientConfigError),
+}
+
+/// Why a client could not be built or reconfigured.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ClientConfigError {
+    /// The policy config is invalid.
+    #[error(transparent)]
+    Policy(#[from] ConfigError),
+    /// The API key is malformed.
+    #[error(transparent)]
+    ApiKey(#[from] ApiKeyError),
+    /// No API key was given.
+    #[error("no API key: pass one to ClientBuilder::api_key (KEY_ID:KEY_SECRET)")]
+    MissingApiKey,
+    /// The base URL is not an absolute http(s) URL.
+    #[error("invalid base URL {url:?}: {reason}")]
+    BaseUrl {
+        /// The URL given.
+        url: String,
+        /// What is wrong.
+        reason: String,
+    },
+    /// The HTTP client could not be built.
+    #[error("cannot build the HTTP client: {0}")]
+    Http(String),
+}
+
+fn describe(d: &FailureDetail) -> String {
+    let mut s = match &d.last {
+        Some(f) => f.to_string(),
+        None => "not sent".to_owned(),
+    };
+    if let Some(r) = &d.give_up {
+        s.push_str(&format!(" ({r})"));
+    }
+    s
+}
+
+impl Error {
+    /// The details of a request that was attempted or failed fast.
+    pub fn detail(&self) -> Option<&FailureDetail> {
+        match self {
+            Self::Fatal { detail, .. }
+            | Self::Halted { detail, .. }
+            | Self::Exhausted { detail, .. }
+            | Self::Ambiguous { detail, .. }
+            | Self::Timeout { detail, .. }
+            | Self::CircuitOpen { detail, .. }
+            | Self::BudgetExhausted { detail, .. } => Some(detail),
+            Self::InvalidInput(_) | Self::Config(_) => None,
+        }
+    }
+
+    /// The last error answer of the API, if any.
+    pub fn api_error(&self) -> Option<&ApiError> {
+        self.detail()?.last.as_ref()?.api()
+    }
+
+    /// The error code: the API's, or the one the client-side check stands in for.
+    pub fn code(&self) -> Option<&ErrorCode> {
+        match self {
+            Self::InvalidInput(i) => Some(&i.code),
+            _ => self.api_error()?.code.as_ref(),
+        }
+    }
+
+    /// Attempts sent (0 when nothing was sent).
+    pub fn attempts(&self) -> u32 {
+        self.detail().map_or(0, |d| d.attempts)
+    }
+
+    /// Time spent on the request.
+    pub fn elapsed(&self) -> Duration {
+        self.detail().map_or(Duration::ZERO, |d| d.elapsed)
+    }
+
+    /// The support report, when the failure warrants one.
+    pub fn support_report(&self) -> Option<&SupportReport> {
+        self.detail()?.support.as_ref()
+    }
+
+    /// Whether the recipient opted out and must never be contacted again.
+    pub fn is_opted_out(&self) -> bool {
+        matches!(self, Self::Fatal { opted_out: true, .. })
+    }
+
+    /// The halted scope, for `Halted`.
+    pub fn halt_scope(&self) -> Option<&HaltScope> {
+        match self {
+            Self::Halted { scope, .. } => Some(scope),
+            _ => None,
+        }
+    }
+
+    /// The low-cardinality outcome label used in metrics: `fatal`, `halted`, …
+    pub fn outcome(&self) -> &'static str {
+        match self {
+            Self::Fatal { .. } => "fatal",
+            Self::Halted { .. } => "halted",
+            Self::Exhausted { .. } => "exhausted",
+            Self::Ambiguous { .. } => "ambiguous",
+            Self::Timeout { .. } => "timeout",
+            Self::CircuitOpen { .. } => "circuit_open",
+            Self::BudgetExhausted { .. } => "budget_exhausted",
+            Self::InvalidInput(_) => "invalid_input",
+            Self::Config(_) => "config",
+        }
+    }
+}

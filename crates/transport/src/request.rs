@@ -1,0 +1,57 @@
+//! A logical request as the retry loop sees it.
+
+use redial_policy::{Method, RequestInfo};
+
+/// One logical request: everything each attempt needs, built once.
+#[derive(Debug)]
+pub(crate) struct Request<'a> {
+    pub(crate) method: Method,
+    /// Concrete path with query, e.g. `/v1/calls/call_1`.
+    pub(crate) path: String,
+    /// Route pattern, a metrics label: `"GET /v1/calls/{id}"`.
+    pub(crate) route: &'static str,
+    /// Endpoint group (breaker, metrics): `agents`, `numbers`, `calls`, `messages`.
+    pub(crate) group: &'static str,
+    pub(crate) body: Option<Vec<u8>>,
+    pub(crate) idempotency_key: Option<String>,
+    pub(crate) agent_id: Option<&'a str>,
+    pub(crate) sender: Option<&'a str>,
+    /// The call this request concerns, for support reports.
+    pub(crate) call_id: Option<&'a str>,
+}
+
+impl<'a> Request<'a> {
+    pub(crate) fn new(method: Method, path: String, route: &'static str, group: &'static str) -> Self {
+        Self {
+            method,
+            path,
+            route,
+            group,
+            body: None,
+            idempotency_key: None,
+            agent_id: None,
+            sender: None,
+            call_id: None,
+        }
+    }
+
+    pub(crate) fn info(&self) -> RequestInfo<'_> {
+        RequestInfo {
+            method: self.method,
+            path: &self.path,
+            idempotency_key: self.idempotency_key.is_some(),
+            agent_id: self.agent_id,
+            sender: self.sender,
+        }
+    }
+
+    pub(crate) fn method_reqwest(&self) -> reqwest::Method {
+        match self.method {
+            Method::Get => reqwest::Method::GET,
+            Method::Post => reqwest::Method::POST,
+            Method::Put => reqwest::Method::PUT,
+            Method::Patch => reqwest::Method::PATCH,
+            _ => reqwest::Method::DELETE,
+        }
+    }
+}
