@@ -1,0 +1,125 @@
+//! Deciding which fault, if any, a request gets.
+//!
+//! The decision is a plain function of the fault config, the route, the time since start and
+//! the seeded RNG, so a given sequence of requests always meets the same faults.
+
+use std::time::Duration;
+
+use rand::Rng;
+
+use crate::scenario::{FaultConfig, FaultKind};
+
+/// The only route `outbound_failed` applies to.
+pub(crate) const CREATE_CALL: &str = "POST /v1/calls";
+
+/// What to do to one request.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct FaultPlan {
+    /// The fault to inject, if any.
+    pub(crate) kind: Option<FaultKind>,
+    /// Latency to add before anything else.
+    pub(crate) latency: Duration,
+    /// `details.twilio_error` for `outbound_failed`.
+    pub(crate) twilio_error: u32,
+}
+
+/// Whether `route` (`"METHOD /pattern"`) is selected by `filters` (empty = all).
+pub(crate) fn route_matches(filters: &[String], route: &str) -> bool {
+    filters.is_empty()
+        || filters.iter().any(|f| match f.strip_suffix('*') {
+            Some(prefix) => route.starts_with(prefix),
+            None => f == route,
+        })
+}
+
+fn applicable(kind: FaultKind, route: &str) -> bool {
+    kind != FaultKind::OutboundFailed || route == CREATE_CALL
+}
+
+/// Decides the fault plan of one request `elapsed` after start.
+pub(crate) fn decide(
+    cfg: &FaultConfig,
+    route: &str,
+    elapsed: Duration,
+    rng: &mut impl Rng,
+) -> FaultPlan {
+    let mut plan = FaultPlan::default();
+    for w in &cfg.scheduled {
+        if elapsed >= w.start
+            && elapsed < w.end
+            && route_matches(&w.routes, route)
+            && applicable(w.kind, route)
+            && rng.random::<f64>() < w.rate
+        {
+            plan.kind = Some(w.kind);
+            break;
+        }
+    }
+    if !route_matches(&cfg.routes, route) {
+        return finish(plan, cfg, rng);
+    }
+    if !cfg.latency.is_zero() || !cfg.latency_jitter.is_zero() {
+        let jitter = if cfg.latency_jitter.is_zero() {
+            Duration::ZERO
+        } else {
+            cfg.latency_jitter.mul_f64(rng.random::<f64>())
+        };
+        plan.latency = cfg.latency + jitter;
+    }
+    if plan.kind.is_none() && FaultKind::ALL.iter().any(|k| cfg.rate(*k) > 0.0) {
+        let mut roll = rng.random::<f64>();
+        for kind in FaultKind::ALL {
+            let rate = cfg.rate(kind);
+            if roll < rate {
+                if applicable(kind, route) {
+                    plan.kind = Some(kind);
+                }
+                break;
+            }
+            roll -= rate;
+        }
+    }
+    finish(plan, cfg, rng)
+}
+
+fn finish(mut plan: FaultPlan, cfg: &FaultConfig, rng: &mut impl Rng) -> FaultPlan {
+    if plan.kind == Some(FaultKind::OutboundFailed) {
+        plan.twilio_error = match cfg.twilio_errors.len() {
+            0 => 20500,
+            n => cfg.twilio_errors[rng.random_range(0..n)],
+        };
+    }
+    plan
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rand::SeedableRng;
+
+    #[test]
+    fn filters() {
+        assert!(route_matches(&[], "GET /v1/agents"));
+        let f = vec!["POST /v1/calls".to_owned(), "GET *".to_owned()];
+        assert!(route_matches(&f, "POST /v1/calls"));
+        assert!(route_matches(&f, "GET /v1/calls/{id}"));
+        assert!(!route_matches(&f, "POST /v1/messages"));
+    }
+
+    #[test]
+    fn outbound_failed_only_on_create_call() {
+        let cfg = FaultConfig {
+            outbound_failed: 1.0,
+            ..FaultConfig::default()
+        };
+        let mut rng = rand::rngs::StdRng::seed_from_u64(3);
+        assert!(
+            decide(&cfg, "GET /v1/agents", Duration::ZERO, &mut rng)
+                .kind
+                .is_none()
+        );
+        let p = decide(&cfg, CREATE_CALL, Duration::ZERO, &mut rng);
+        assert_eq!(p.kind, Some(FaultKind::OutboundFailed));
+        assert!(cfg.twilio_errors.contains(&p.twilio_error));
+    }
+}

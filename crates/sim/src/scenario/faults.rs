@@ -1,0 +1,172 @@
+//! `[faults]`: random and scheduled failures.
+
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+/// Default length of a `hang`: far longer than any sane client timeout.
+const DEFAULT_HANG: Duration = Duration::from_secs(3600);
+
+/// Default Twilio errors drawn for the `outbound_failed` fault (rate limit, internal, unavailable).
+const DEFAULT_TWILIO_ERRORS: [u32; 3] = [20429, 20500, 20503];
+
+/// Fault injection settings. Rates are probabilities in `0..=1` per eligible request, drawn
+/// from the scenario's seeded RNG; they are tried in a fixed order and their sum should not
+/// exceed 1.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct FaultConfig {
+    /// 500 `server_error` JSON.
+    pub server_error: f64,
+    /// 502 `provider_error` JSON.
+    pub provider_error: f64,
+    /// 502 `provider_error`/`outbound_failed` on `POST /v1/calls` only; nothing is created.
+    pub outbound_failed: f64,
+    /// Twilio error codes `outbound_failed` draws `details.twilio_error` from.
+    pub twilio_errors: Vec<u32>,
+    /// A proxy's 502 with a `text/html` page.
+    pub html_502: f64,
+    /// Headers and part of a JSON 500 body, then the connection is aborted.
+    pub truncated: f64,
+    /// A 500 with a `text/plain` body.
+    pub non_json: f64,
+    /// Connection reset before the server acted: nothing is created.
+    pub reset_before: f64,
+    /// The server acts (a call is created and counted), then the connection is reset.
+    pub reset_after: f64,
+    /// The handler sleeps `hang_duration`, then answers 504.
+    pub hang: f64,
+    /// How long a `hang` lasts.
+    #[serde(with = "humantime_serde")]
+    pub hang_duration: Duration,
+    /// Fixed latency added to every eligible request.
+    #[serde(with = "humantime_serde")]
+    pub latency: Duration,
+    /// Extra latency drawn uniformly from `0..latency_jitter`.
+    #[serde(with = "humantime_serde")]
+    pub latency_jitter: Duration,
+    /// Routes random faults and latency apply to, as `"METHOD /pattern"` (e.g.
+    /// `"POST /v1/calls"`, `"GET /v1/calls/{id}"`, or a prefix ending in `*` like `"GET *"`).
+    /// Empty means every `/v1` route. `/__sim/*` never gets faults.
+    pub routes: Vec<String>,
+    /// Time windows with their own fault.
+    pub scheduled: Vec<ScheduledFault>,
+}
+
+impl Default for FaultConfig {
+    fn default() -> Self {
+        Self {
+            server_error: 0.0,
+            provider_error: 0.0,
+            outbound_failed: 0.0,
+            twilio_errors: DEFAULT_TWILIO_ERRORS.to_vec(),
+            html_502: 0.0,
+            truncated: 0.0,
+            non_json: 0.0,
+            reset_before: 0.0,
+            reset_after: 0.0,
+            hang: 0.0,
+            hang_duration: DEFAULT_HANG,
+            latency: Duration::ZERO,
+            latency_jitter: Duration::ZERO,
+            routes: Vec::new(),
+            scheduled: Vec::new(),
+        }
+    }
+}
+
+/// A fault that applies during `[start, end)` after the simulator started (or was reset).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct ScheduledFault {
+    /// Window start, relative to start or last reset.
+    #[serde(with = "humantime_serde")]
+    pub start: Duration,
+    /// Window end (exclusive).
+    #[serde(with = "humantime_serde")]
+    pub end: Duration,
+    /// What happens to an affected request.
+    pub kind: FaultKind,
+    /// Share of eligible requests affected in the window.
+    #[serde(default = "one")]
+    pub rate: f64,
+    /// Routes affected, as in [`FaultConfig::routes`]; empty means every `/v1` route.
+    #[serde(default)]
+    pub routes: Vec<String>,
+}
+
+fn one() -> f64 {
+    1.0
+}
+
+/// The kinds of injected failure.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum FaultKind {
+    /// 500 `server_error`.
+    ServerError,
+    /// 502 `provider_error`.
+    ProviderError,
+    /// 502 `outbound_failed` (calls only).
+    OutboundFailed,
+    /// 502 HTML page.
+    Html502,
+    /// Truncated JSON body.
+    Truncated,
+    /// Plain-text 500.
+    NonJson,
+    /// Reset before acting.
+    ResetBefore,
+    /// Reset after acting.
+    ResetAfter,
+    /// Sleep `hang_duration`, then 504.
+    Hang,
+}
+
+impl FaultKind {
+    /// Every kind, in the order random rates are tried.
+    pub const ALL: [FaultKind; 9] = [
+        FaultKind::ServerError,
+        FaultKind::ProviderError,
+        FaultKind::OutboundFailed,
+        FaultKind::Html502,
+        FaultKind::Truncated,
+        FaultKind::NonJson,
+        FaultKind::ResetBefore,
+        FaultKind::ResetAfter,
+        FaultKind::Hang,
+    ];
+
+    /// The snake_case name used in TOML and in stats.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FaultKind::ServerError => "server_error",
+            FaultKind::ProviderError => "provider_error",
+            FaultKind::OutboundFailed => "outbound_failed",
+            FaultKind::Html502 => "html_502",
+            FaultKind::Truncated => "truncated",
+            FaultKind::NonJson => "non_json",
+            FaultKind::ResetBefore => "reset_before",
+            FaultKind::ResetAfter => "reset_after",
+            FaultKind::Hang => "hang",
+        }
+    }
+}
+
+impl FaultConfig {
+    /// The configured random rate of one kind.
+    pub fn rate(&self, kind: FaultKind) -> f64 {
+        match kind {
+            FaultKind::ServerError => self.server_error,
+            FaultKind::ProviderError => self.provider_error,
+            FaultKind::OutboundFailed => self.outbound_failed,
+            FaultKind::Html502 => self.html_502,
+            FaultKind::Truncated => self.truncated,
+            FaultKind::NonJson => self.non_json,
+            FaultKind::ResetBefore => self.reset_before,
+            FaultKind::ResetAfter => self.reset_after,
+            FaultKind::Hang => self.hang,
+        }
+    }
+}

@@ -1,0 +1,108 @@
+//! Range and cross-field checks of a parsed scenario.
+
+use super::Scenario;
+use crate::error::SimError;
+use crate::phone::is_e164;
+
+fn invalid(key: &str, value: impl std::fmt::Debug, reason: &str) -> SimError {
+    SimError::Invalid {
+        key: key.to_owned(),
+        value: format!("{value:?}"),
+        reason: reason.to_owned(),
+    }
+}
+
+fn rate(key: &str, v: f64) -> Result<(), SimError> {
+    if v.is_finite() && (0.0..=1.0).contains(&v) {
+        Ok(())
+    } else {
+        Err(invalid(key, v, "a rate must be between 0 and 1"))
+    }
+}
+
+fn numbers<'a>(key: &str, list: impl IntoIterator<Item = &'a String>) -> Result<(), SimError> {
+    for n in list {
+        if !is_e164(n) {
+            return Err(invalid(key, n, "numbers must be E.164, like +14155550100"));
+        }
+    }
+    Ok(())
+}
+
+/// Validates a whole scenario; see [`Scenario::validate`].
+pub(super) fn scenario(s: &Scenario) -> Result<(), SimError> {
+    let l = &s.limits;
+    if !l.requests_per_second.is_finite() || l.requests_per_second < 0.0 {
+        return Err(invalid(
+            "limits.requests_per_second",
+            l.requests_per_second,
+            "must be a finite number >= 0 (0 = unlimited)",
+        ));
+    }
+    let c = &s.calls;
+    if c.ringing_after > c.answered_after {
+        return Err(invalid(
+            "calls.ringing_after",
+            c.ringing_after,
+            "must not be later than calls.answered_after",
+        ));
+    }
+    if c.duration_min > c.duration_max {
+        return Err(invalid(
+            "calls.duration_min",
+            c.duration_min,
+            "must not exceed calls.duration_max",
+        ));
+    }
+    let o = &c.outcomes;
+    if u64::from(o.completed) + u64::from(o.busy) + u64::from(o.no_answer) + u64::from(o.failed)
+        == 0
+    {
+        return Err(invalid(
+            "calls.outcomes",
+            o,
+            "at least one weight must be > 0",
+        ));
+    }
+    let f = &s.faults;
+    for kind in super::FaultKind::ALL {
+        rate(&format!("faults.{}", kind.as_str()), f.rate(kind))?;
+    }
+    if f.outbound_failed > 0.0 && f.twilio_errors.is_empty() {
+        return Err(invalid(
+            "faults.twilio_errors",
+            &f.twilio_errors,
+            "needs at least one code when faults.outbound_failed > 0",
+        ));
+    }
+    for (i, w) in f.scheduled.iter().enumerate() {
+        rate(&format!("faults.scheduled[{i}].rate"), w.rate)?;
+        if w.start >= w.end {
+            return Err(invalid(
+                &format!("faults.scheduled[{i}].start"),
+                w.start,
+                "must be before end",
+            ));
+        }
+    }
+    let a = &s.account;
+    for (i, t) in a.twilio_accounts.iter().enumerate() {
+        if !crate::phone::is_twilio_sid(&t.sid) {
+            return Err(invalid(
+                &format!("account.twilio_accounts[{i}].sid"),
+                &t.sid,
+                "must be AC followed by 32 hex characters",
+            ));
+        }
+        numbers(&format!("account.twilio_accounts[{i}].numbers"), &t.numbers)?;
+    }
+    for (i, ag) in a.agents.iter().enumerate() {
+        numbers(
+            &format!("account.agents[{i}].phone_numbers"),
+            &ag.phone_numbers,
+        )?;
+    }
+    numbers("account.a2p_registered", &a.a2p_registered)?;
+    numbers("account.opted_out", &a.opted_out)?;
+    Ok(())
+}
