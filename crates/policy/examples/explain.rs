@@ -2,6 +2,9 @@
 
 fn main() {
     for r in redial_policy::Policy::default().explain() {
-        println!("| {} | `{}` | {} | {} | {} | |", r.kind, r.name, r.action, r.side_effect, r.max_attempts);
+        println!(
+            "| {} | `{}` | {} | {} | {} | |",
+            r.kind, r.name, r.action, r.side_effect, r.max_attempts
+        );
     }
 }

@@ -183,7 +183,9 @@ impl Decision {
     /// The delay before the next attempt, for the three decisions that try again.
     pub fn retry_delay(&self) -> Option<Duration> {
         match self {
-            Self::Retry { after } | Self::Throttle { after, .. } | Self::WaitSlot { after } => Some(*after),
+            Self::Retry { after } | Self::Throttle { after, .. } | Self::WaitSlot { after } => {
+                Some(*after)
+            }
             _ => None,
         }
     }
@@ -230,7 +232,9 @@ impl fmt::Display for GiveUpReason {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Self::AttemptsExhausted { attempts } => write!(f, "gave up after {attempts} attempts"),
-            Self::DeadlineExceeded => f.write_str("the request's deadline would pass before the next attempt"),
+            Self::DeadlineExceeded => {
+                f.write_str("the request's deadline would pass before the next attempt")
+            }
             Self::BudgetExhausted => f.write_str("the retry budget refused another retry"),
             Self::RetryAfterTooLong { retry_after, max } => write!(
                 f,

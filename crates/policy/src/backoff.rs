@@ -52,7 +52,11 @@ impl Backoff {
         Self {
             jitter,
             base_secs,
-            multiplier: if multiplier.is_finite() { multiplier.max(1.0) } else { 1.0 },
+            multiplier: if multiplier.is_finite() {
+                multiplier.max(1.0)
+            } else {
+                1.0
+            },
             cap_secs: cap.as_secs_f64().max(base_secs),
         }
     }
@@ -66,7 +70,11 @@ impl Backoff {
     /// used before the previous retry (decorrelated jitter grows from it); `sample` is a
     /// uniform random number in `[0, 1)` (values outside are clamped). Never exceeds the cap.
     pub fn delay(&self, retry: u32, previous: Duration, sample: f64) -> Duration {
-        let sample = if sample.is_finite() { sample.clamp(0.0, 1.0) } else { 0.0 };
+        let sample = if sample.is_finite() {
+            sample.clamp(0.0, 1.0)
+        } else {
+            0.0
+        };
         let exp = (retry.max(1) - 1).min(1024) as i32;
         let ceiling = (self.base_secs * self.multiplier.powi(exp)).min(self.cap_secs);
         let secs = match self.jitter {

@@ -35,7 +35,11 @@ impl Policy {
         };
         let types = ErrorType::DOCUMENTED.iter().map(|t| {
             let status = t.documented_status().unwrap_or(500);
-            ("type", t.as_str(), ApiError::from_status(status).with_type(t.clone()))
+            (
+                "type",
+                t.as_str(),
+                ApiError::from_status(status).with_type(t.clone()),
+            )
         });
         let codes = ErrorCode::DOCUMENTED.iter().map(|c| {
             let status = match c {
@@ -43,7 +47,11 @@ impl Policy {
                 ErrorCode::OutboundFailed => 502,
                 _ => 400,
             };
-            ("code", c.as_str(), ApiError::from_status(status).with_code(c.clone()))
+            (
+                "code",
+                c.as_str(),
+                ApiError::from_status(status).with_code(c.clone()),
+            )
         });
         types
             .chain(codes)
@@ -57,7 +65,8 @@ impl Policy {
                     a if c.opted_out => format!("{}(opted_out)", a.as_str()),
                     a => a.as_str().to_owned(),
                 };
-                let by_twilio = name == ErrorCode::OutboundFailed.as_str() && c.matched_by == MatchedBy::Code;
+                let by_twilio =
+                    name == ErrorCode::OutboundFailed.as_str() && c.matched_by == MatchedBy::Code;
                 let action = if by_twilio {
                     format!("by_twilio_code(default {action})")
                 } else {

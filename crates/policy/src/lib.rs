@@ -23,11 +23,16 @@ mod retry_after;
 mod route;
 mod serde_util;
 
-pub use action::{Action, Classification, Decision, GiveUpReason, HaltScope, MatchedBy, SideEffect};
+pub use action::{
+    Action, Classification, Decision, GiveUpReason, HaltScope, MatchedBy, SideEffect,
+};
 pub use backoff::{Backoff, Jitter};
 pub use budget::{Exhausted, RetryBudget, Unlimited};
 pub use config::{Config, ConfigError};
-pub use error::{ApiError, BodyKind, ErrorCode, MAX_ERROR_BODY_BYTES, ErrorType, Failure, ResponseMeta, TransportError, TransportKind};
+pub use error::{
+    ApiError, BodyKind, ErrorCode, ErrorType, Failure, MAX_ERROR_BODY_BYTES, ResponseMeta,
+    TransportError, TransportKind,
+};
 pub use explain::ExplainRow;
 pub use policy::{Evaluation, Policy};
 pub use request::{Attempt, RequestInfo, RequestLimits};

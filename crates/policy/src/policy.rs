@@ -101,7 +101,11 @@ impl Policy {
     /// first matching pattern wins).
     pub fn limits(&self, request: &RequestInfo<'_>) -> RequestLimits {
         let mut limits = self.limits;
-        if let Some((_, r)) = self.routes.iter().find(|(p, _)| p.matches(request.method, request.path)) {
+        if let Some((_, r)) = self
+            .routes
+            .iter()
+            .find(|(p, _)| p.matches(request.method, request.path))
+        {
             limits.max_attempts = r.max_attempts.unwrap_or(limits.max_attempts);
             limits.deadline = r.deadline.unwrap_or(limits.deadline);
             limits.attempt_timeout = r.attempt_timeout.unwrap_or(limits.attempt_timeout);
@@ -151,8 +155,16 @@ impl Policy {
         budget: &dyn RetryBudget,
     ) -> Decision {
         match &c.action {
-            Action::Fatal => return Decision::Fatal { opted_out: c.opted_out },
-            Action::Halt(scope) => return Decision::Halt { scope: scope.clone() },
+            Action::Fatal => {
+                return Decision::Fatal {
+                    opted_out: c.opted_out,
+                };
+            }
+            Action::Halt(scope) => {
+                return Decision::Halt {
+                    scope: scope.clone(),
+                };
+            }
             Action::Retry | Action::Throttle | Action::WaitSlot => {}
         }
         if c.side_effect == SideEffect::MayHaveActed && !self.safe_to_repeat(request) {
@@ -162,7 +174,9 @@ impl Policy {
         let max_attempts = c.max_attempts.unwrap_or(limits.max_attempts);
         if attempt.number >= max_attempts {
             return Decision::GiveUp {
-                reason: GiveUpReason::AttemptsExhausted { attempts: attempt.number },
+                reason: GiveUpReason::AttemptsExhausted {
+                    attempts: attempt.number,
+                },
             };
         }
         let retry_after = failure.api().and_then(|e| e.retry_after);
@@ -214,6 +228,7 @@ impl Policy {
 
     /// Whether repeating the request cannot act twice.
     fn safe_to_repeat(&self, request: &RequestInfo<'_>) -> bool {
-        request.method.is_idempotent() || (request.idempotency_key && self.idempotency == Idempotency::Honoured)
+        request.method.is_idempotent()
+            || (request.idempotency_key && self.idempotency == Idempotency::Honoured)
     }
 }

@@ -47,15 +47,30 @@ mod tests {
             parse_retry_after("Wed, 21 Oct 2015 07:28:10 GMT", now),
             Some(Duration::from_secs(10))
         );
-        assert_eq!(parse_retry_after("Wed, 21 Oct 2015 07:27:00 GMT", now), Some(Duration::ZERO));
+        assert_eq!(
+            parse_retry_after("Wed, 21 Oct 2015 07:27:00 GMT", now),
+            Some(Duration::ZERO)
+        );
     }
 
     #[test]
     fn garbage_is_ignored() {
         let now = SystemTime::UNIX_EPOCH;
-        for v in ["", "  ", "abc", "-5", "NaN", "inf", "99999999999999999999", "1e300"] {
+        for v in [
+            "",
+            "  ",
+            "abc",
+            "-5",
+            "NaN",
+            "inf",
+            "99999999999999999999",
+            "1e300",
+        ] {
             assert_eq!(parse_retry_after(v, now), None, "{v:?}");
         }
-        assert_eq!(parse_retry_after("1.5", now), Some(Duration::from_millis(1500)));
+        assert_eq!(
+            parse_retry_after("1.5", now),
+            Some(Duration::from_millis(1500))
+        );
     }
 }

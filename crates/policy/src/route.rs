@@ -90,13 +90,20 @@ impl RoutePattern {
     pub fn parse(s: &str) -> Result<Self, RouteError> {
         let s = s.trim();
         if s == "*" {
-            return Ok(Self { method: None, segments: None });
+            return Ok(Self {
+                method: None,
+                segments: None,
+            });
         }
         let (method, path) = s.split_once(' ').ok_or(RouteError::Shape)?;
-        let method = Method::from_name(method).ok_or_else(|| RouteError::Method(method.to_owned()))?;
+        let method =
+            Method::from_name(method).ok_or_else(|| RouteError::Method(method.to_owned()))?;
         let path = path.trim();
         if path == "*" {
-            return Ok(Self { method: Some(method), segments: None });
+            return Ok(Self {
+                method: Some(method),
+                segments: None,
+            });
         }
         if !path.starts_with('/') || path.contains(char::is_whitespace) {
             return Err(RouteError::Shape);
@@ -110,7 +117,10 @@ impl RoutePattern {
                 }
             })
             .collect();
-        Ok(Self { method: Some(method), segments: Some(segments) })
+        Ok(Self {
+            method: Some(method),
+            segments: Some(segments),
+        })
     }
 
     /// Whether a request with this method and concrete path (no query) matches.
@@ -134,7 +144,11 @@ impl RoutePattern {
 }
 
 fn split_path(path: &str) -> impl Iterator<Item = &str> {
-    path.split('?').next().unwrap_or_default().trim_matches('/').split('/')
+    path.split('?')
+        .next()
+        .unwrap_or_default()
+        .trim_matches('/')
+        .split('/')
 }
 
 #[cfg(test)]
@@ -148,14 +162,29 @@ mod tests {
         assert!(!p.matches(Method::Get, "/v1/calls"));
         assert!(!p.matches(Method::Post, "/v1/calls/call_1"));
         assert!(!p.matches(Method::Get, "/v1/calls/call_1/extra"));
-        assert!(RoutePattern::parse("*").unwrap().matches(Method::Delete, "/x"));
-        assert!(RoutePattern::parse("POST *").unwrap().matches(Method::Post, "/v1/messages"));
-        assert!(RoutePattern::parse("POST /v1/calls").unwrap().matches(Method::Post, "/v1/calls?x=1"));
+        assert!(
+            RoutePattern::parse("*")
+                .unwrap()
+                .matches(Method::Delete, "/x")
+        );
+        assert!(
+            RoutePattern::parse("POST *")
+                .unwrap()
+                .matches(Method::Post, "/v1/messages")
+        );
+        assert!(
+            RoutePattern::parse("POST /v1/calls")
+                .unwrap()
+                .matches(Method::Post, "/v1/calls?x=1")
+        );
     }
 
     #[test]
     fn rejects_malformed_patterns() {
-        assert_eq!(RoutePattern::parse("FETCH /x"), Err(RouteError::Method("FETCH".into())));
+        assert_eq!(
+            RoutePattern::parse("FETCH /x"),
+            Err(RouteError::Method("FETCH".into()))
+        );
         assert_eq!(RoutePattern::parse("/v1/calls"), Err(RouteError::Shape));
         assert_eq!(RoutePattern::parse("GET v1"), Err(RouteError::Shape));
     }

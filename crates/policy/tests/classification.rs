@@ -4,9 +4,9 @@
 use std::time::{Duration, SystemTime};
 
 use redial_policy::{
-    Action, ApiError, Attempt, Config, Decision, ErrorCode, ErrorType, Exhausted, Failure, GiveUpReason,
-    HaltScope, MatchedBy, Method, Policy, RequestInfo, ResponseMeta, SideEffect, TransportError, TransportKind,
-    Unlimited,
+    Action, ApiError, Attempt, Config, Decision, ErrorCode, ErrorType, Exhausted, Failure,
+    GiveUpReason, HaltScope, MatchedBy, Method, Policy, RequestInfo, ResponseMeta, SideEffect,
+    TransportError, TransportKind, Unlimited,
 };
 use serde_json::json;
 
@@ -64,7 +64,11 @@ fn every_documented_code_has_its_default_action() {
         let c = policy.classify(&code(status, name), &CALL);
         assert_eq!(c.action, action, "{name}");
         assert_eq!(c.matched_by, MatchedBy::Code, "{name}");
-        assert_eq!(c.side_effect, SideEffect::NotActed, "{name}: every 4xx and outbound_failed prove nothing happened");
+        assert_eq!(
+            c.side_effect,
+            SideEffect::NotActed,
+            "{name}: every 4xx and outbound_failed prove nothing happened"
+        );
         assert!(!c.unknown_code);
         assert_eq!(c.opted_out, name == "recipient_unsubscribed", "{name}");
     }
@@ -73,20 +77,64 @@ fn every_documented_code_has_its_default_action() {
 #[test]
 fn every_documented_type_has_its_default_action() {
     let table = [
-        (ErrorType::Authentication, 401, Action::Halt(HaltScope::Account), SideEffect::NotActed),
-        (ErrorType::Permission, 403, Action::Fatal, SideEffect::NotActed),
-        (ErrorType::InvalidRequest, 400, Action::Fatal, SideEffect::NotActed),
-        (ErrorType::NotFound, 404, Action::Fatal, SideEffect::NotActed),
-        (ErrorType::Conflict, 409, Action::Fatal, SideEffect::NotActed),
-        (ErrorType::RateLimit, 429, Action::Throttle, SideEffect::NotActed),
-        (ErrorType::Provider, 502, Action::Retry, SideEffect::MayHaveActed),
-        (ErrorType::Server, 500, Action::Retry, SideEffect::MayHaveActed),
+        (
+            ErrorType::Authentication,
+            401,
+            Action::Halt(HaltScope::Account),
+            SideEffect::NotActed,
+        ),
+        (
+            ErrorType::Permission,
+            403,
+            Action::Fatal,
+            SideEffect::NotActed,
+        ),
+        (
+            ErrorType::InvalidRequest,
+            400,
+            Action::Fatal,
+            SideEffect::NotActed,
+        ),
+        (
+            ErrorType::NotFound,
+            404,
+            Action::Fatal,
+            SideEffect::NotActed,
+        ),
+        (
+            ErrorType::Conflict,
+            409,
+            Action::Fatal,
+            SideEffect::NotActed,
+        ),
+        (
+            ErrorType::RateLimit,
+            429,
+            Action::Throttle,
+            SideEffect::NotActed,
+        ),
+        (
+            ErrorType::Provider,
+            502,
+            Action::Retry,
+            SideEffect::MayHaveActed,
+        ),
+        (
+            ErrorType::Server,
+            500,
+            Action::Retry,
+            SideEffect::MayHaveActed,
+        ),
     ];
     let policy = Policy::default();
     for (t, status, action, side) in table {
         let f = Failure::Api(ApiError::from_status(status).with_type(t.clone()));
         let c = policy.classify(&f, &CALL);
-        assert_eq!((c.action, c.side_effect, c.matched_by), (action, side, MatchedBy::Type), "{t}");
+        assert_eq!(
+            (c.action, c.side_effect, c.matched_by),
+            (action, side, MatchedBy::Type),
+            "{t}"
+        );
     }
 }
 
@@ -99,12 +147,33 @@ fn unknown_code_falls_back_to_type_then_status() {
             .with_code(ErrorCode::from_name("brand_new")),
     );
     let c = policy.classify(&f, &CALL);
-    assert_eq!((c.action.clone(), c.matched_by, c.unknown_code), (Action::Retry, MatchedBy::Type, true));
-    let f = Failure::Api(ApiError::from_status(418).with_type(ErrorType::from_name("teapot_error")));
+    assert_eq!(
+        (c.action.clone(), c.matched_by, c.unknown_code),
+        (Action::Retry, MatchedBy::Type, true)
+    );
+    let f =
+        Failure::Api(ApiError::from_status(418).with_type(ErrorType::from_name("teapot_error")));
     let c = policy.classify(&f, &CALL);
-    assert_eq!((c.action.clone(), c.matched_by, c.unknown_type), (Action::Fatal, MatchedBy::Status, true));
-    for (status, action) in [(408, Action::Retry), (503, Action::Retry), (429, Action::Throttle), (401, Action::Halt(HaltScope::Account)), (422, Action::Fatal)] {
-        let c = policy.classify(&Failure::Api(ApiError::parse(status, ResponseMeta::default(), b"<html>", SystemTime::UNIX_EPOCH)), &CALL);
+    assert_eq!(
+        (c.action.clone(), c.matched_by, c.unknown_type),
+        (Action::Fatal, MatchedBy::Status, true)
+    );
+    for (status, action) in [
+        (408, Action::Retry),
+        (503, Action::Retry),
+        (429, Action::Throttle),
+        (401, Action::Halt(HaltScope::Account)),
+        (422, Action::Fatal),
+    ] {
+        let c = policy.classify(
+            &Failure::Api(ApiError::parse(
+                status,
+                ResponseMeta::default(),
+                b"<html>",
+                SystemTime::UNIX_EPOCH,
+            )),
+            &CALL,
+        );
         assert_eq!(c.action, action, "{status}");
     }
 }
@@ -120,14 +189,28 @@ fn outbound_failed_looks_into_the_twilio_code() {
         )
     };
     for n in [21211, 21214, 21215, 21216, 21217] {
-        assert_eq!(policy.classify(&twilio(n), &CALL).action, Action::Fatal, "{n}");
+        assert_eq!(
+            policy.classify(&twilio(n), &CALL).action,
+            Action::Fatal,
+            "{n}"
+        );
     }
     let opt = policy.classify(&twilio(21610), &CALL);
     assert!(opt.opted_out && opt.action == Action::Fatal);
     for n in [20429, 20500, 20503] {
         let c = policy.classify(&twilio(n), &CALL);
-        assert_eq!((c.action.clone(), c.side_effect), (Action::Retry, SideEffect::NotActed), "{n}");
-        assert!(matches!(policy.decide(&twilio(n), &CALL, &first(), &Unlimited), Decision::Retry { .. }), "outbound_failed proves no call was made, so even a keyless POST retries");
+        assert_eq!(
+            (c.action.clone(), c.side_effect),
+            (Action::Retry, SideEffect::NotActed),
+            "{n}"
+        );
+        assert!(
+            matches!(
+                policy.decide(&twilio(n), &CALL, &first(), &Unlimited),
+                Decision::Retry { .. }
+            ),
+            "outbound_failed proves no call was made, so even a keyless POST retries"
+        );
     }
     assert_eq!(
         policy.classify(&twilio(20003), &CALL).action,
@@ -139,25 +222,78 @@ fn outbound_failed_looks_into_the_twilio_code() {
 fn transport_failures_know_whether_the_server_may_have_acted() {
     let policy = Policy::default();
     let t = |kind, sent| Failure::Transport(TransportError::new(kind, sent, "x"));
-    assert_eq!(policy.classify(&t(TransportKind::Connect, false), &CALL).side_effect, SideEffect::NotActed);
-    assert_eq!(policy.classify(&t(TransportKind::Timeout, true), &CALL).side_effect, SideEffect::MayHaveActed);
-    assert_eq!(policy.classify(&t(TransportKind::Reset, false), &CALL).side_effect, SideEffect::NotActed);
-    assert_eq!(policy.classify(&t(TransportKind::Reset, true), &CALL).side_effect, SideEffect::MayHaveActed);
+    assert_eq!(
+        policy
+            .classify(&t(TransportKind::Connect, false), &CALL)
+            .side_effect,
+        SideEffect::NotActed
+    );
+    assert_eq!(
+        policy
+            .classify(&t(TransportKind::Timeout, true), &CALL)
+            .side_effect,
+        SideEffect::MayHaveActed
+    );
+    assert_eq!(
+        policy
+            .classify(&t(TransportKind::Reset, false), &CALL)
+            .side_effect,
+        SideEffect::NotActed
+    );
+    assert_eq!(
+        policy
+            .classify(&t(TransportKind::Reset, true), &CALL)
+            .side_effect,
+        SideEffect::MayHaveActed
+    );
     // A keyless create after a timeout is ambiguous; after a refused connect it retries.
-    assert_eq!(policy.decide(&t(TransportKind::Timeout, true), &CALL, &first(), &Unlimited), Decision::Ambiguous);
-    assert!(matches!(policy.decide(&t(TransportKind::Connect, false), &CALL, &first(), &Unlimited), Decision::Retry { .. }));
+    assert_eq!(
+        policy.decide(
+            &t(TransportKind::Timeout, true),
+            &CALL,
+            &first(),
+            &Unlimited
+        ),
+        Decision::Ambiguous
+    );
+    assert!(matches!(
+        policy.decide(
+            &t(TransportKind::Connect, false),
+            &CALL,
+            &first(),
+            &Unlimited
+        ),
+        Decision::Retry { .. }
+    ));
 }
 
 #[test]
 fn a_may_have_acted_create_is_retried_only_with_an_honoured_key() {
     let f = code(500, "whatever");
-    let keyed = RequestInfo { idempotency_key: true, ..CALL };
-    assert_eq!(Policy::default().decide(&f, &keyed, &first(), &Unlimited), Decision::Ambiguous);
-    let honoured = Policy::new(Config::from_toml_str("[retry]\nidempotency = \"honoured\"").unwrap()).unwrap();
-    assert_eq!(honoured.decide(&f, &CALL, &first(), &Unlimited), Decision::Ambiguous, "no key, no retry");
-    assert!(matches!(honoured.decide(&f, &keyed, &first(), &Unlimited), Decision::Retry { .. }));
+    let keyed = RequestInfo {
+        idempotency_key: true,
+        ..CALL
+    };
+    assert_eq!(
+        Policy::default().decide(&f, &keyed, &first(), &Unlimited),
+        Decision::Ambiguous
+    );
+    let honoured =
+        Policy::new(Config::from_toml_str("[retry]\nidempotency = \"honoured\"").unwrap()).unwrap();
+    assert_eq!(
+        honoured.decide(&f, &CALL, &first(), &Unlimited),
+        Decision::Ambiguous,
+        "no key, no retry"
+    );
+    assert!(matches!(
+        honoured.decide(&f, &keyed, &first(), &Unlimited),
+        Decision::Retry { .. }
+    ));
     let get = RequestInfo::new(Method::Get, "/v1/calls/call_1");
-    assert!(matches!(Policy::default().decide(&f, &get, &first(), &Unlimited), Decision::Retry { .. }));
+    assert!(matches!(
+        Policy::default().decide(&f, &get, &first(), &Unlimited),
+        Decision::Retry { .. }
+    ));
 }
 
 #[test]
@@ -165,40 +301,81 @@ fn limits_attempts_deadline_budget_and_retry_after() {
     let policy = Policy::default();
     let get = RequestInfo::new(Method::Get, "/v1/agents");
     let server = code(500, "x");
-    let at = |number, elapsed| Attempt { number, elapsed, ..first() };
+    let at = |number, elapsed| Attempt {
+        number,
+        elapsed,
+        ..first()
+    };
     assert_eq!(
         policy.decide(&server, &get, &at(5, Duration::ZERO), &Unlimited),
-        Decision::GiveUp { reason: GiveUpReason::AttemptsExhausted { attempts: 5 } }
+        Decision::GiveUp {
+            reason: GiveUpReason::AttemptsExhausted { attempts: 5 }
+        }
     );
     let provider = Failure::Api(ApiError::from_status(502).with_type(ErrorType::Provider));
-    assert!(matches!(policy.decide(&provider, &get, &at(3, Duration::ZERO), &Unlimited), Decision::GiveUp { .. }), "provider_error: 3 attempts");
+    assert!(
+        matches!(
+            policy.decide(&provider, &get, &at(3, Duration::ZERO), &Unlimited),
+            Decision::GiveUp { .. }
+        ),
+        "provider_error: 3 attempts"
+    );
     assert_eq!(
-        policy.decide(&server, &get, &at(1, Duration::from_millis(119_990)), &Unlimited),
-        Decision::GiveUp { reason: GiveUpReason::DeadlineExceeded }
+        policy.decide(
+            &server,
+            &get,
+            &at(1, Duration::from_millis(119_990)),
+            &Unlimited
+        ),
+        Decision::GiveUp {
+            reason: GiveUpReason::DeadlineExceeded
+        }
     );
     assert_eq!(
         policy.decide(&server, &get, &first(), &Exhausted),
-        Decision::GiveUp { reason: GiveUpReason::BudgetExhausted }
+        Decision::GiveUp {
+            reason: GiveUpReason::BudgetExhausted
+        }
     );
-    let throttled = |secs| Failure::Api(ApiError::from_status(429).with_code(ErrorCode::RateLimitExceeded).with_retry_after(Duration::from_secs(secs)));
+    let throttled = |secs| {
+        Failure::Api(
+            ApiError::from_status(429)
+                .with_code(ErrorCode::RateLimitExceeded)
+                .with_retry_after(Duration::from_secs(secs)),
+        )
+    };
     assert_eq!(
         policy.decide(&throttled(2), &get, &first(), &Exhausted),
-        Decision::Throttle { after: Duration::from_secs(2), retry_after: Some(Duration::from_secs(2)) },
+        Decision::Throttle {
+            after: Duration::from_secs(2),
+            retry_after: Some(Duration::from_secs(2))
+        },
         "throttles are paced, not charged to the budget"
     );
     assert_eq!(
         policy.decide(&throttled(3600), &get, &first(), &Unlimited),
-        Decision::GiveUp { reason: GiveUpReason::RetryAfterTooLong { retry_after: Duration::from_secs(3600), max: Duration::from_secs(60) } }
+        Decision::GiveUp {
+            reason: GiveUpReason::RetryAfterTooLong {
+                retry_after: Duration::from_secs(3600),
+                max: Duration::from_secs(60)
+            }
+        }
     );
     let slot = code(429, "concurrent_call_limit");
-    assert!(matches!(policy.decide(&slot, &CALL, &first(), &Unlimited), Decision::WaitSlot { .. }));
+    assert!(matches!(
+        policy.decide(&slot, &CALL, &first(), &Unlimited),
+        Decision::WaitSlot { .. }
+    ));
 }
 
 #[test]
 fn halt_without_a_named_scope_degrades_to_fatal() {
     let policy = Policy::default();
     let bare = RequestInfo::new(Method::Post, "/v1/calls");
-    assert_eq!(policy.classify(&code(404, "agent_not_found"), &bare).action, Action::Fatal);
+    assert_eq!(
+        policy.classify(&code(404, "agent_not_found"), &bare).action,
+        Action::Fatal
+    );
 }
 
 #[test]
@@ -220,9 +397,17 @@ fn config_overrides_by_code_type_and_route() {
     )
     .unwrap();
     let policy = Policy::new(config).unwrap();
-    assert_eq!(policy.classify(&code(409, "number_already_imported"), &CALL).action, Action::Halt(HaltScope::Agent("agent_1".into())));
+    assert_eq!(
+        policy
+            .classify(&code(409, "number_already_imported"), &CALL)
+            .action,
+        Action::Halt(HaltScope::Agent("agent_1".into()))
+    );
     let hiccup = policy.classify(&code(400, "new_upstream_hiccup"), &CALL);
-    assert_eq!((hiccup.action, hiccup.max_attempts, hiccup.unknown_code), (Action::Retry, Some(2), true));
+    assert_eq!(
+        (hiccup.action, hiccup.max_attempts, hiccup.unknown_code),
+        (Action::Retry, Some(2), true)
+    );
     let poll = RequestInfo::new(Method::Get, "/v1/calls/call_9");
     assert_eq!(policy.limits(&poll).max_attempts, 9);
     assert_eq!(policy.limits(&poll).attempt_timeout, Duration::from_secs(2));
@@ -234,6 +419,11 @@ fn decide_for_a_known_code_does_not_allocate_a_scope_for_non_halts() {
     // Behavioural check backing the no-allocation bench: fatal, retry and throttle verdicts
     // carry no owned data.
     let policy = Policy::default();
-    let d = policy.decide(&code(400, "invalid_phone_format"), &CALL, &first(), &Unlimited);
+    let d = policy.decide(
+        &code(400, "invalid_phone_format"),
+        &CALL,
+        &first(),
+        &Unlimited,
+    );
     assert_eq!(d, Decision::Fatal { opted_out: false });
 }

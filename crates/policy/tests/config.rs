@@ -37,24 +37,43 @@ fn wrong_types_and_bad_durations_name_the_key_path() {
     let e = err("[retry]\nmax_attempts = \"three\"");
     assert!(e.contains("retry.max_attempts"), "{e}");
     let e = err("[backoff.throttle]\njitter = \"lots\"");
-    assert!(e.contains("backoff.throttle.jitter") && e.contains("decorrelated"), "{e}");
+    assert!(
+        e.contains("backoff.throttle.jitter") && e.contains("decorrelated"),
+        "{e}"
+    );
     let e = err("[[pacing.buckets]]\nname = \"a\"\nrate = -1.0");
-    assert!(e.contains("pacing.buckets[0].rate") && e.contains("-1"), "{e}");
+    assert!(
+        e.contains("pacing.buckets[0].rate") && e.contains("-1"),
+        "{e}"
+    );
 }
 
 #[test]
 fn out_of_range_values_are_all_reported() {
-    let e = Config::from_toml_str("[retry]\nmax_attempts = 0\ndeadline = \"0s\"\n[budget]\nwindow = \"5m\"").unwrap_err();
-    let ConfigError::Invalid { problems } = e else { panic!("expected Invalid") };
+    let e = Config::from_toml_str(
+        "[retry]\nmax_attempts = 0\ndeadline = \"0s\"\n[budget]\nwindow = \"5m\"",
+    )
+    .unwrap_err();
+    let ConfigError::Invalid { problems } = e else {
+        panic!("expected Invalid")
+    };
     let paths: Vec<_> = problems.iter().map(|p| p.path.as_str()).collect();
-    assert_eq!(paths, ["retry.max_attempts", "retry.deadline", "budget.window"]);
+    assert_eq!(
+        paths,
+        ["retry.max_attempts", "retry.deadline", "budget.window"]
+    );
 }
 
 #[test]
 fn recipient_unsubscribed_can_never_be_made_retryable() {
     for action in ["retry", "throttle", "wait_slot"] {
-        let e = err(&format!("[codes.recipient_unsubscribed]\naction = \"{action}\""));
-        assert!(e.contains("codes.recipient_unsubscribed.action") && e.contains("STOP"), "{e}");
+        let e = err(&format!(
+            "[codes.recipient_unsubscribed]\naction = \"{action}\""
+        ));
+        assert!(
+            e.contains("codes.recipient_unsubscribed.action") && e.contains("STOP"),
+            "{e}"
+        );
     }
     let e = err("[twilio]\nretry = [21610]\nopted_out = []");
     assert!(e.contains("21610"), "{e}");
@@ -65,10 +84,15 @@ fn recipient_unsubscribed_can_never_be_made_retryable() {
 fn bad_routes_and_names_are_rejected() {
     assert!(err("[routes.\"FETCH /v1/calls\"]\nmax_attempts = 2").contains("FETCH"));
     assert!(err("[codes.\"Bad Code\"]\naction = \"fatal\"").contains("snake_case"));
-    assert!(err("[codes.x]\naction = \"fatal\"\nscope = \"agent\"").contains("scope only goes with"));
+    assert!(
+        err("[codes.x]\naction = \"fatal\"\nscope = \"agent\"").contains("scope only goes with")
+    );
 }
 
 #[test]
 fn malformed_toml_is_a_parse_error() {
-    assert!(matches!(Config::from_toml_str("[retry"), Err(ConfigError::Parse { .. })));
+    assert!(matches!(
+        Config::from_toml_str("[retry"),
+        Err(ConfigError::Parse { .. })
+    ));
 }

@@ -6,7 +6,9 @@ use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
-use redial_policy::{ApiError, Attempt, ErrorCode, Failure, Method, Policy, RequestInfo, Unlimited};
+use redial_policy::{
+    ApiError, Attempt, ErrorCode, Failure, Method, Policy, RequestInfo, Unlimited,
+};
 
 struct Counting;
 
@@ -32,7 +34,12 @@ static GLOBAL: Counting = Counting;
 fn decide_and_backoff_do_not_allocate() {
     let policy = Policy::default();
     let request = RequestInfo::new(Method::Get, "/v1/calls/call_1");
-    let attempt = Attempt { number: 1, elapsed: Duration::ZERO, previous_delay: Duration::ZERO, jitter: 0.3 };
+    let attempt = Attempt {
+        number: 1,
+        elapsed: Duration::ZERO,
+        previous_delay: Duration::ZERO,
+        jitter: 0.3,
+    };
     let failures = [
         Failure::Api(ApiError::from_status(400).with_code(ErrorCode::InvalidPhoneFormat)),
         Failure::Api(ApiError::from_status(429).with_code(ErrorCode::RateLimitExceeded)),
@@ -43,7 +50,12 @@ fn decide_and_backoff_do_not_allocate() {
     for f in &failures {
         std::hint::black_box(policy.decide(f, &request, &attempt, &Unlimited));
     }
-    let backoff = redial_policy::Backoff::new(redial_policy::Jitter::Full, Duration::from_millis(100), 2.0, Duration::from_secs(20));
+    let backoff = redial_policy::Backoff::new(
+        redial_policy::Jitter::Full,
+        Duration::from_millis(100),
+        2.0,
+        Duration::from_secs(20),
+    );
     std::hint::black_box(backoff.delay(3, Duration::ZERO, 0.7));
     assert_eq!(ALLOCATIONS.load(Ordering::SeqCst) - before, 0);
 }

@@ -4,12 +4,17 @@ use std::time::{Duration, SystemTime};
 
 use proptest::prelude::*;
 use redial_policy::{
-    ApiError, Attempt, Backoff, Decision, ErrorCode, Failure, Jitter, Method, Policy, RequestInfo, ResponseMeta,
-    Unlimited, parse_retry_after,
+    ApiError, Attempt, Backoff, Decision, ErrorCode, Failure, Jitter, Method, Policy, RequestInfo,
+    ResponseMeta, Unlimited, parse_retry_after,
 };
 
 fn jitter() -> impl Strategy<Value = Jitter> {
-    prop_oneof![Just(Jitter::Full), Just(Jitter::Equal), Just(Jitter::Decorrelated), Just(Jitter::None)]
+    prop_oneof![
+        Just(Jitter::Full),
+        Just(Jitter::Equal),
+        Just(Jitter::Decorrelated),
+        Just(Jitter::None)
+    ]
 }
 
 proptest! {

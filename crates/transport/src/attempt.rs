@@ -1,11 +1,17 @@
 //! One attempt on the wire: send, read a bounded body, and turn every outcome into either the
 //! answer's bytes or a typed [`Failure`].
 
+// A `Failure` (an `ApiError` with its optional fields) is large, but it is the cold path and is
+// handed to the policy at once; boxing it would cost an allocation on every failed attempt.
+#![allow(clippy::result_large_err)]
+
 use std::error::Error as _;
 use std::time::Duration;
 
 use bytes::{Bytes, BytesMut};
-use redial_policy::{ApiError, Failure, MAX_ERROR_BODY_BYTES, ResponseMeta, TransportError, TransportKind};
+use redial_policy::{
+    ApiError, Failure, MAX_ERROR_BODY_BYTES, ResponseMeta, TransportError, TransportKind,
+};
 use reqwest::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE, HeaderMap, RETRY_AFTER};
 
 use crate::client::Inner;
@@ -28,7 +34,11 @@ pub(crate) struct Answer {
 }
 
 /// Sends one attempt, bounded by `timeout`.
-pub(crate) async fn send(inner: &Inner, req: &Request<'_>, timeout: Duration) -> Result<Answer, Failure> {
+pub(crate) async fn send(
+    inner: &Inner,
+    req: &Request<'_>,
+    timeout: Duration,
+) -> Result<Answer, Failure> {
     let url = format!("{}{}", inner.base_url, req.path);
     let mut rb = inner
         .http
@@ -36,7 +46,9 @@ pub(crate) async fn send(inner: &Inner, req: &Request<'_>, timeout: Duration) ->
         .header(AUTHORIZATION, inner.key.header_value())
         .header(ACCEPT, "application/json");
     if let Some(body) = &req.body {
-        rb = rb.header(CONTENT_TYPE, "application/json").body(body.clone());
+        rb = rb
+            .header(CONTENT_TYPE, "application/json")
+            .body(body.clone());
     }
     if let Some(key) = &req.idempotency_key {
         rb = rb.header(IDEMPOTENCY_KEY, key.as_str());
@@ -52,50 +64,78 @@ pub(crate) async fn send(inner: &Inner, req: &Request<'_>, timeout: Duration) ->
 }
 
 async fn exchange(rb: reqwest::RequestBuilder) -> Result<Answer, Failure> {
-    let mut response = rb.send().await.map_err(|e| Failure::Transport(classify_send_error(&e)))?;
+    let response = rb
+        .send()
+        .await
+        .map_err(|e| Failure::Transport(classify_send_error(&e)))?;
     let status = response.status().as_u16();
-    let success = response.status().is_success();
-    let limit = if success { MAX_SUCCESS_BODY_BYTES } else { MAX_ERROR_BODY_BYTES };
+    if response.status().is_success() {
+        return read_success(response, status).await;
+    }
     let headers = response.headers().clone();
+    let (body, truncated) = read_bounded(response, MAX_ERROR_BODY_BYTES).await;
+    Err(Failure::Api(parse_error(
+        status, &headers, &body, truncated,
+    )))
+}
+
+/// Reads a 2xx body. The server acted, so a body we cannot read is a failure that may have
+/// acted, never a success and never an unbounded allocation.
+async fn read_success(response: reqwest::Response, status: u16) -> Result<Answer, Failure> {
+    let too_large = || {
+        Failure::Transport(TransportError::new(
+            TransportKind::Decode,
+            true,
+            format!("HTTP {status} body larger than {MAX_SUCCESS_BODY_BYTES} bytes"),
+        ))
+    };
+    let cut_short = |e: &reqwest::Error| {
+        Failure::Transport(TransportError::new(
+            TransportKind::Reset,
+            true,
+            format!("HTTP {status} body cut short: {}", chain(e)),
+        ))
+    };
+    match response.content_length() {
+        // The common case: a declared length within bounds, read in one go.
+        Some(len) if len <= MAX_SUCCESS_BODY_BYTES as u64 => {
+            let body = response.bytes().await.map_err(|e| cut_short(&e))?;
+            Ok(Answer { status, body })
+        }
+        Some(_) => Err(too_large()),
+        None => {
+            let mut response = response;
+            let mut body = BytesMut::new();
+            while let Some(chunk) = response.chunk().await.map_err(|e| cut_short(&e))? {
+                body.extend_from_slice(&chunk);
+                if body.len() > MAX_SUCCESS_BODY_BYTES {
+                    return Err(too_large());
+                }
+            }
+            Ok(Answer {
+                status,
+                body: body.freeze(),
+            })
+        }
+    }
+}
+
+/// Reads at most `limit + 1` bytes of an error body (enough to tell it was too large);
+/// `truncated` when the connection ended mid-body.
+async fn read_bounded(mut response: reqwest::Response, limit: usize) -> (BytesMut, bool) {
     let mut body = BytesMut::new();
-    let mut truncated = false;
     loop {
         match response.chunk().await {
             Ok(Some(chunk)) => {
                 body.extend_from_slice(&chunk);
                 if body.len() > limit {
-                    break;
+                    return (body, false);
                 }
             }
-            Ok(None) => break,
-            Err(e) => {
-                if success {
-                    // The server answered 2xx, so it acted; we just cannot read what it said.
-                    return Err(Failure::Transport(TransportError::new(
-                        TransportKind::Reset,
-                        true,
-                        format!("HTTP {status} body cut short: {}", chain(&e)),
-                    )));
-                }
-                truncated = true;
-                break;
-            }
+            Ok(None) => return (body, false),
+            Err(_) => return (body, true),
         }
     }
-    if success {
-        if body.len() > limit {
-            return Err(Failure::Transport(TransportError::new(
-                TransportKind::Decode,
-                true,
-                format!("HTTP {status} body larger than {limit} bytes"),
-            )));
-        }
-        return Ok(Answer {
-            status,
-            body: body.freeze(),
-        });
-    }
-    Err(Failure::Api(parse_error(status, &headers, &body, truncated)))
 }
 
 fn parse_error(status: u16, headers: &HeaderMap, body: &[u8], truncated: bool) -> ApiError {
@@ -115,7 +155,10 @@ fn classify_send_error(e: &reqwest::Error) -> TransportError {
     let detail = chain(e);
     let lower = detail.to_ascii_lowercase();
     if e.is_connect() {
-        let kind = if lower.contains("certificate") || lower.contains("tls") || lower.contains("handshake") {
+        let kind = if lower.contains("certificate")
+            || lower.contains("tls")
+            || lower.contains("handshake")
+        {
             TransportKind::Tls
         } else {
             TransportKind::Connect
@@ -128,7 +171,11 @@ fn classify_send_error(e: &reqwest::Error) -> TransportError {
     if e.is_body() || e.is_decode() {
         return TransportError::new(TransportKind::Decode, true, detail);
     }
-    if lower.contains("reset") || lower.contains("closed") || lower.contains("incomplete") || lower.contains("broken pipe") {
+    if lower.contains("reset")
+        || lower.contains("closed")
+        || lower.contains("incomplete")
+        || lower.contains("broken pipe")
+    {
         return TransportError::new(TransportKind::Reset, true, detail);
     }
     TransportError::new(TransportKind::Other, true, detail)

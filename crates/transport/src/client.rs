@@ -57,7 +57,10 @@ pub(crate) struct Inner {
 impl Inner {
     /// A uniform jitter sample in `[0, 1)`.
     pub(crate) fn jitter(&self) -> f64 {
-        self.rng.lock().unwrap_or_else(|p| p.into_inner()).random::<f64>()
+        self.rng
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .random::<f64>()
     }
 }
 
@@ -167,7 +170,9 @@ impl ClientBuilder {
         let base_url = check_base_url(&url)?;
         let key = self.key.ok_or(ClientConfigError::MissingApiKey)?;
         let policy = Policy::new(self.config)?;
-        let limiter = self.limiter.unwrap_or_else(|| Limiter::in_process(policy.config()));
+        let limiter = self
+            .limiter
+            .unwrap_or_else(|| Limiter::in_process(policy.config()));
         let http = reqwest::Client::builder()
             .connect_timeout(CONNECT_TIMEOUT)
             .pool_idle_timeout(POOL_IDLE_TIMEOUT)
@@ -214,7 +219,10 @@ mod tests {
 
     #[test]
     fn base_url_checks() {
-        assert_eq!(check_base_url("http://127.0.0.1:8080/").unwrap(), "http://127.0.0.1:8080");
+        assert_eq!(
+            check_base_url("http://127.0.0.1:8080/").unwrap(),
+            "http://127.0.0.1:8080"
+        );
         assert!(check_base_url("ftp://x").is_err());
         assert!(check_base_url("not a url").is_err());
         assert!(check_base_url("http://x/?a=1").is_err());
@@ -222,7 +230,10 @@ mod tests {
 
     #[test]
     fn build_requires_a_key_and_a_valid_config() {
-        let e = Client::builder().base_url("http://127.0.0.1:1").build().unwrap_err();
+        let e = Client::builder()
+            .base_url("http://127.0.0.1:1")
+            .build()
+            .unwrap_err();
         assert!(matches!(e, ClientConfigError::MissingApiKey));
         let mut config = Config::default();
         config.retry.max_attempts = 0;

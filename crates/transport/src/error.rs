@@ -201,7 +201,13 @@ impl Error {
 
     /// Whether the recipient opted out and must never be contacted again.
     pub fn is_opted_out(&self) -> bool {
-        matches!(self, Self::Fatal { opted_out: true, .. })
+        matches!(
+            self,
+            Self::Fatal {
+                opted_out: true,
+                ..
+            }
+        )
     }
 
     /// The halted scope, for `Halted`.

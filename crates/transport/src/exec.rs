@@ -2,12 +2,14 @@
 //! per-attempt timeout, parse, `Policy::decide`, then act on the decision. The total deadline,
 //! the attempt limits and the retry budget bound it.
 
+// A `Failure` (an `ApiError` with its optional fields) is large, but it is the cold path and is
+// handed to the policy at once; boxing it would cost an allocation on every failed attempt.
+#![allow(clippy::result_large_err)]
+
 use std::time::Duration;
 
 use redial_limiter::CallSlot;
-use redial_policy::{
-    Attempt, Decision, ErrorType, Failure, GiveUpReason, RetryBudget, Unlimited,
-};
+use redial_policy::{Attempt, Decision, ErrorType, Failure, GiveUpReason, RetryBudget, Unlimited};
 use serde::de::DeserializeOwned;
 use tokio::time::{Instant, sleep, timeout_at};
 use tracing::{Instrument, field};
@@ -33,8 +35,14 @@ pub(crate) enum Slot<'s> {
 
 impl Client {
     /// Runs a logical request to its end and decodes the answer.
-    pub(crate) async fn execute<T: DeserializeOwned>(&self, req: &Request<'_>, slot: Slot<'_>) -> Result<T, Error> {
-        self.execute_counted(req, slot).await.map(|(value, _)| value)
+    pub(crate) async fn execute<T: DeserializeOwned>(
+        &self,
+        req: &Request<'_>,
+        slot: Slot<'_>,
+    ) -> Result<T, Error> {
+        self.execute_counted(req, slot)
+            .await
+            .map(|(value, _)| value)
     }
 
     /// [`Client::execute`], also returning the attempts it took.
@@ -59,7 +67,10 @@ impl Client {
             Err(e) => e.outcome(),
         };
         span.record("outcome", outcome);
-        span.record("attempts", result.as_ref().map_or_else(Error::attempts, |(_, n)| *n));
+        span.record(
+            "attempts",
+            result.as_ref().map_or_else(Error::attempts, |(_, n)| *n),
+        );
         m::request_done(req.group, req.route, outcome, elapsed);
         result
     }
@@ -92,7 +103,11 @@ impl Client {
         loop {
             if let Some(scope) = inner.halts.check(&info) {
                 finish(&mut detail);
-                return Err(Error::Halted { scope, detail: Box::new(detail), operation: req.route });
+                return Err(Error::Halted {
+                    scope,
+                    detail: Box::new(detail),
+                    operation: req.route,
+                });
             }
             if let Err(open) = inner.limiter.breakers().try_acquire(req.group) {
                 finish(&mut detail);
@@ -111,7 +126,13 @@ impl Client {
                     Err(_) => return Err(deadline_passed(detail, started, req)),
                 }
             }
-            if timeout_at(deadline, inner.limiter.pacer().acquire(req.method, &req.path)).await.is_err() {
+            if timeout_at(
+                deadline,
+                inner.limiter.pacer().acquire(req.method, &req.path),
+            )
+            .await
+            .is_err()
+            {
                 return Err(deadline_passed(detail, started, req));
             }
             let now = clock::now();
@@ -129,7 +150,9 @@ impl Client {
                 decision = field::Empty,
                 delay_ms = field::Empty,
             );
-            let outcome = attempt::send(inner, req, attempt_timeout).instrument(attempt_span.clone()).await;
+            let outcome = attempt::send(inner, req, attempt_timeout)
+                .instrument(attempt_span.clone())
+                .await;
             let failure = match outcome.and_then(|answer| decode::<T>(&answer)) {
                 Ok(value) => {
                     attempt_span.record("status", "ok");
@@ -166,12 +189,19 @@ impl Client {
 
             match decision {
                 Decision::Retry { after } => {
-                    wait(after, deadline).await.map_err(|()| deadline_passed_ref(&mut detail, started, req))?;
+                    wait(after, deadline)
+                        .await
+                        .map_err(|()| deadline_passed_ref(&mut detail, started, req))?;
                     previous_delay = after;
                 }
                 Decision::Throttle { after, retry_after } => {
-                    inner.limiter.pacer().on_throttle(req.method, &req.path, retry_after);
-                    wait(after, deadline).await.map_err(|()| deadline_passed_ref(&mut detail, started, req))?;
+                    inner
+                        .limiter
+                        .pacer()
+                        .on_throttle(req.method, &req.path, retry_after);
+                    wait(after, deadline)
+                        .await
+                        .map_err(|()| deadline_passed_ref(&mut detail, started, req))?;
                     previous_delay = after;
                 }
                 Decision::WaitSlot { after } => {
@@ -180,25 +210,38 @@ impl Client {
                         held.take();
                     }
                     inner.limiter.slots().on_limit_hit();
-                    wait(after, deadline).await.map_err(|()| deadline_passed_ref(&mut detail, started, req))?;
+                    wait(after, deadline)
+                        .await
+                        .map_err(|()| deadline_passed_ref(&mut detail, started, req))?;
                     previous_delay = after;
                 }
                 Decision::Fatal { opted_out } => {
                     finish(&mut detail);
                     attach_support(&mut detail, req, provider_errors);
-                    return Err(Error::Fatal { opted_out, detail: Box::new(detail), operation: req.route });
+                    return Err(Error::Fatal {
+                        opted_out,
+                        detail: Box::new(detail),
+                        operation: req.route,
+                    });
                 }
                 Decision::Halt { scope } => {
                     if inner.halts.halt(scope.clone()) {
                         tracing::warn!(scope = %scope, "halting scope: later requests in it fail fast");
                     }
                     finish(&mut detail);
-                    return Err(Error::Halted { scope, detail: Box::new(detail), operation: req.route });
+                    return Err(Error::Halted {
+                        scope,
+                        detail: Box::new(detail),
+                        operation: req.route,
+                    });
                 }
                 Decision::Ambiguous => {
                     finish(&mut detail);
                     attach_support(&mut detail, req, provider_errors);
-                    return Err(Error::Ambiguous { detail: Box::new(detail), operation: req.route });
+                    return Err(Error::Ambiguous {
+                        detail: Box::new(detail),
+                        operation: req.route,
+                    });
                 }
                 Decision::GiveUp { reason } => {
                     finish(&mut detail);
@@ -208,18 +251,30 @@ impl Client {
                     detail.give_up = Some(reason);
                     let detail = Box::new(detail);
                     return Err(if budget_refused {
-                        Error::BudgetExhausted { detail, operation: req.route }
+                        Error::BudgetExhausted {
+                            detail,
+                            operation: req.route,
+                        }
                     } else if deadline_hit {
-                        Error::Timeout { detail, operation: req.route }
+                        Error::Timeout {
+                            detail,
+                            operation: req.route,
+                        }
                     } else {
-                        Error::Exhausted { detail, operation: req.route }
+                        Error::Exhausted {
+                            detail,
+                            operation: req.route,
+                        }
                     });
                 }
                 other => {
                     // A decision this version does not know: stop safely rather than guess.
                     tracing::error!(decision = other.as_str(), "unknown decision; giving up");
                     finish(&mut detail);
-                    return Err(Error::Exhausted { detail: Box::new(detail), operation: req.route });
+                    return Err(Error::Exhausted {
+                        detail: Box::new(detail),
+                        operation: req.route,
+                    });
                 }
             }
         }
@@ -227,7 +282,11 @@ impl Client {
 }
 
 fn decode<T: DeserializeOwned>(answer: &Answer) -> Result<T, Failure> {
-    let body: &[u8] = if answer.body.iter().all(u8::is_ascii_whitespace) { b"null" } else { &answer.body };
+    let body: &[u8] = if answer.body.iter().all(u8::is_ascii_whitespace) {
+        b"null"
+    } else {
+        &answer.body
+    };
     serde_json::from_slice(body).map_err(|e| {
         Failure::Transport(redial_policy::TransportError::new(
             redial_policy::TransportKind::Decode,
@@ -249,11 +308,18 @@ async fn wait(after: Duration, deadline: Instant) -> Result<(), ()> {
 fn deadline_passed(mut detail: FailureDetail, started: Instant, req: &Request<'_>) -> Error {
     detail.elapsed = clock::now().saturating_duration_since(started);
     detail.give_up = Some(GiveUpReason::DeadlineExceeded);
-    Error::Timeout { detail: Box::new(detail), operation: req.route }
+    Error::Timeout {
+        detail: Box::new(detail),
+        operation: req.route,
+    }
 }
 
 fn deadline_passed_ref(detail: &mut FailureDetail, started: Instant, req: &Request<'_>) -> Error {
-    deadline_passed(std::mem::replace(detail, FailureDetail::new(req.route)), started, req)
+    deadline_passed(
+        std::mem::replace(detail, FailureDetail::new(req.route)),
+        started,
+        req,
+    )
 }
 
 fn record_attempt(span: &tracing::Span, failure: &Failure, decision: &Decision) {
@@ -279,7 +345,8 @@ fn attach_support(detail: &mut FailureDetail, req: &Request<'_>, provider_errors
     let Some(Failure::Api(e)) = &detail.last else {
         return;
     };
-    let server = e.error_type == Some(ErrorType::Server) || (e.status == 500 && e.error_type.is_none());
+    let server =
+        e.error_type == Some(ErrorType::Server) || (e.status == 500 && e.error_type.is_none());
     let provider = provider_errors >= PROVIDER_REPEATS_FOR_REPORT;
     if !(server || provider) {
         return;
@@ -287,7 +354,11 @@ fn attach_support(detail: &mut FailureDetail, req: &Request<'_>, provider_errors
     let repeats = if provider { provider_errors } else { 1 };
     let mut report = SupportReport::new(
         e,
-        &format!("{} {}", req.method, req.route.split_once(' ').map_or(req.route, |(_, p)| p)),
+        &format!(
+            "{} {}",
+            req.method,
+            req.route.split_once(' ').map_or(req.route, |(_, p)| p)
+        ),
         detail.attempts,
         repeats,
         clock::wall_rfc3339(),

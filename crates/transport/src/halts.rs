@@ -35,17 +35,28 @@ impl Halts {
         }
         let agent = request.agent_id.map(|a| HaltScope::Agent(a.to_owned()));
         let sender = request.sender.map(|s| HaltScope::Sender(s.to_owned()));
-        [agent, sender].into_iter().flatten().find(|s| scopes.contains(s))
+        [agent, sender]
+            .into_iter()
+            .flatten()
+            .find(|s| scopes.contains(s))
     }
 
     /// Whether a scope is halted.
     pub fn is_halted(&self, scope: &HaltScope) -> bool {
-        self.scopes.read().unwrap_or_else(|p| p.into_inner()).contains(scope)
+        self.scopes
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .contains(scope)
     }
 
     /// Every halted scope.
     pub fn halted(&self) -> Vec<HaltScope> {
-        self.scopes.read().unwrap_or_else(|p| p.into_inner()).iter().cloned().collect()
+        self.scopes
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .iter()
+            .cloned()
+            .collect()
     }
 
     /// Lifts a halt (after an operator fixed the key, agent or sender).
@@ -64,10 +75,17 @@ mod tests {
     #[test]
     fn scopes_match_only_their_requests() {
         let halts = Halts::default();
-        let call = |agent| RequestInfo { agent_id: Some(agent), sender: Some("+1415"), ..RequestInfo::new(Method::Post, "/v1/calls") };
+        let call = |agent| RequestInfo {
+            agent_id: Some(agent),
+            sender: Some("+1415"),
+            ..RequestInfo::new(Method::Post, "/v1/calls")
+        };
         assert_eq!(halts.check(&call("a1")), None);
         halts.halt(HaltScope::Agent("a1".into()));
-        assert_eq!(halts.check(&call("a1")), Some(HaltScope::Agent("a1".into())));
+        assert_eq!(
+            halts.check(&call("a1")),
+            Some(HaltScope::Agent("a1".into()))
+        );
         assert_eq!(halts.check(&call("a2")), None);
         halts.halt(HaltScope::Account);
         assert_eq!(halts.check(&call("a2")), Some(HaltScope::Account));

@@ -95,7 +95,10 @@ mod tests {
         assert_eq!(ApiKey::parse(":s"), Err(ApiKeyError::Empty("key id")));
         assert_eq!(ApiKey::parse("id:"), Err(ApiKeyError::Empty("secret")));
         assert_eq!(ApiKey::parse("id:sec\n"), Err(ApiKeyError::BadCharacters));
-        assert_eq!(ApiKey::parse("id:sec").unwrap().header_value(), "Bearer id:sec");
+        assert_eq!(
+            ApiKey::parse("id:sec").unwrap().header_value(),
+            "Bearer id:sec"
+        );
     }
 
     #[test]

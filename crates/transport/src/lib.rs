@@ -30,7 +30,9 @@ pub use endpoints::{Agents, Calls, Messages, Numbers, PlacedCall};
 pub use error::{ClientConfigError, Error, FailureDetail};
 pub use halts::Halts;
 pub use key::{ApiKey, ApiKeyError, Secret};
-pub use model::{Agent, Call, CallStatus, Message, NewAgent, NewCall, NewMessage, NumberImport, PhoneNumber};
+pub use model::{
+    Agent, Call, CallStatus, Message, NewAgent, NewCall, NewMessage, NumberImport, PhoneNumber,
+};
 pub use redial_limiter::CallSlot;
 pub use support::SupportReport;
 pub use validate::InvalidInput;

@@ -29,14 +29,54 @@ pub const SUPPORT_REPORTS: &str = "redial_support_reports_total";
 
 /// Every metric this crate emits.
 pub const METRICS: &[MetricDef] = &[
-    MetricDef { name: REQUESTS, kind: MetricKind::Counter, labels: &["group", "route", "outcome"], help: "Logical requests by endpoint group, route pattern and outcome." },
-    MetricDef { name: ATTEMPTS, kind: MetricKind::Counter, labels: &["group", "type", "code", "decision"], help: "Attempts by endpoint group, error type, error code and the decision taken." },
-    MetricDef { name: REQUEST_DURATION, kind: MetricKind::Histogram, labels: &["group", "outcome"], help: "Duration of logical requests in seconds, retries and waits included." },
-    MetricDef { name: BACKOFF_DELAY, kind: MetricKind::Histogram, labels: &["group", "decision"], help: "Delay before a retry, throttle or slot wait, in seconds." },
-    MetricDef { name: AMBIGUOUS, kind: MetricKind::Counter, labels: &["group"], help: "Requests that ended ambiguous: the server may have acted and a retry was unsafe." },
-    MetricDef { name: HALTS, kind: MetricKind::Counter, labels: &["scope"], help: "Halt scopes tripped, by scope kind (account, agent, sender)." },
-    MetricDef { name: UNKNOWN_ERRORS, kind: MetricKind::Counter, labels: &["field"], help: "Error types (field=type) or codes (field=code) the contract does not document." },
-    MetricDef { name: SUPPORT_REPORTS, kind: MetricKind::Counter, labels: &["type"], help: "Support reports assembled for Nixflex, by error type." },
+    MetricDef {
+        name: REQUESTS,
+        kind: MetricKind::Counter,
+        labels: &["group", "route", "outcome"],
+        help: "Logical requests by endpoint group, route pattern and outcome.",
+    },
+    MetricDef {
+        name: ATTEMPTS,
+        kind: MetricKind::Counter,
+        labels: &["group", "type", "code", "decision"],
+        help: "Attempts by endpoint group, error type, error code and the decision taken.",
+    },
+    MetricDef {
+        name: REQUEST_DURATION,
+        kind: MetricKind::Histogram,
+        labels: &["group", "outcome"],
+        help: "Duration of logical requests in seconds, retries and waits included.",
+    },
+    MetricDef {
+        name: BACKOFF_DELAY,
+        kind: MetricKind::Histogram,
+        labels: &["group", "decision"],
+        help: "Delay before a retry, throttle or slot wait, in seconds.",
+    },
+    MetricDef {
+        name: AMBIGUOUS,
+        kind: MetricKind::Counter,
+        labels: &["group"],
+        help: "Requests that ended ambiguous: the server may have acted and a retry was unsafe.",
+    },
+    MetricDef {
+        name: HALTS,
+        kind: MetricKind::Counter,
+        labels: &["scope"],
+        help: "Halt scopes tripped, by scope kind (account, agent, sender).",
+    },
+    MetricDef {
+        name: UNKNOWN_ERRORS,
+        kind: MetricKind::Counter,
+        labels: &["field"],
+        help: "Error types (field=type) or codes (field=code) the contract does not document.",
+    },
+    MetricDef {
+        name: SUPPORT_REPORTS,
+        kind: MetricKind::Counter,
+        labels: &["type"],
+        help: "Support reports assembled for Nixflex, by error type.",
+    },
 ];
 
 /// Registers descriptions of every metric with the installed recorder.
@@ -45,7 +85,9 @@ pub fn describe() {
         match m.kind {
             MetricKind::Counter => metrics::describe_counter!(m.name, m.help),
             MetricKind::Gauge => metrics::describe_gauge!(m.name, m.help),
-            MetricKind::Histogram => metrics::describe_histogram!(m.name, metrics::Unit::Seconds, m.help),
+            MetricKind::Histogram => {
+                metrics::describe_histogram!(m.name, metrics::Unit::Seconds, m.help)
+            }
         }
     }
 }
@@ -59,9 +101,17 @@ fn code_label(c: Option<&ErrorCode>) -> &'static str {
 }
 
 /// Records one failed attempt and the decision taken on it.
-pub(crate) fn failed_attempt(group: &'static str, failure: &Failure, c: &Classification, decision: &Decision) {
+pub(crate) fn failed_attempt(
+    group: &'static str,
+    failure: &Failure,
+    c: &Classification,
+    decision: &Decision,
+) {
     let (t, code) = match failure {
-        Failure::Api(e) => (type_label(e.error_type.as_ref()), code_label(e.code.as_ref())),
+        Failure::Api(e) => (
+            type_label(e.error_type.as_ref()),
+            code_label(e.code.as_ref()),
+        ),
         Failure::Transport(t) => ("transport", t.kind.as_str()),
     };
     counter!(ATTEMPTS, "group" => group, "type" => t, "code" => code, "decision" => decision.as_str()).increment(1);
@@ -72,7 +122,8 @@ pub(crate) fn failed_attempt(group: &'static str, failure: &Failure, c: &Classif
         counter!(UNKNOWN_ERRORS, "field" => "type").increment(1);
     }
     if let Some(delay) = decision.retry_delay() {
-        histogram!(BACKOFF_DELAY, "group" => group, "decision" => decision.as_str()).record(delay.as_secs_f64());
+        histogram!(BACKOFF_DELAY, "group" => group, "decision" => decision.as_str())
+            .record(delay.as_secs_f64());
     }
     if let Decision::Halt { scope } = decision {
         counter!(HALTS, "scope" => scope.kind()).increment(1);
@@ -85,9 +136,15 @@ pub(crate) fn successful_attempt(group: &'static str) {
 }
 
 /// Records the end of a logical request.
-pub(crate) fn request_done(group: &'static str, route: &'static str, outcome: &'static str, elapsed: Duration) {
+pub(crate) fn request_done(
+    group: &'static str,
+    route: &'static str,
+    outcome: &'static str,
+    elapsed: Duration,
+) {
     counter!(REQUESTS, "group" => group, "route" => route, "outcome" => outcome).increment(1);
-    histogram!(REQUEST_DURATION, "group" => group, "outcome" => outcome).record(elapsed.as_secs_f64());
+    histogram!(REQUEST_DURATION, "group" => group, "outcome" => outcome)
+        .record(elapsed.as_secs_f64());
     if outcome == "ambiguous" {
         counter!(AMBIGUOUS, "group" => group).increment(1);
     }

@@ -133,7 +133,10 @@ impl CallStatus {
 
     /// Whether the call has ended and no longer holds a concurrent-call slot.
     pub fn is_terminal(&self) -> bool {
-        matches!(self, Self::Completed | Self::Busy | Self::NoAnswer | Self::Failed | Self::Canceled)
+        matches!(
+            self,
+            Self::Completed | Self::Busy | Self::NoAnswer | Self::Failed | Self::Canceled
+        )
     }
 }
 

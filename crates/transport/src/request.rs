@@ -21,7 +21,12 @@ pub(crate) struct Request<'a> {
 }
 
 impl<'a> Request<'a> {
-    pub(crate) fn new(method: Method, path: String, route: &'static str, group: &'static str) -> Self {
+    pub(crate) fn new(
+        method: Method,
+        path: String,
+        route: &'static str,
+        group: &'static str,
+    ) -> Self {
         Self {
             method,
             path,

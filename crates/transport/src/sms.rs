@@ -25,14 +25,22 @@ fn split_body_at(body: &str, limit: usize) -> Vec<String> {
             break;
         }
         // Byte offset just past `limit` characters.
-        let hard = rest.char_indices().nth(limit).map_or(rest.len(), |(i, _)| i);
-        let cut = rest[..hard]
+        let hard = rest
             .char_indices()
-            .rev()
-            .find(|(_, c)| c.is_whitespace())
-            .map(|(i, _)| i)
-            .filter(|&i| i > 0)
-            .unwrap_or(hard);
+            .nth(limit)
+            .map_or(rest.len(), |(i, _)| i);
+        // A part may end exactly at the limit when a space follows it.
+        let at_space = rest[hard..].starts_with(char::is_whitespace);
+        let cut = if at_space { Some(hard) } else { None };
+        let cut = cut.or_else(|| {
+            rest[..hard]
+                .char_indices()
+                .rev()
+                .find(|(_, c)| c.is_whitespace())
+                .map(|(i, _)| i)
+                .filter(|&i| i > 0)
+        });
+        let cut = cut.unwrap_or(hard);
         parts.push(rest[..cut].trim_end().to_owned());
         rest = rest[cut..].trim_start();
     }

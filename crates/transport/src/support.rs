@@ -38,7 +38,13 @@ pub struct SupportReport {
 }
 
 impl SupportReport {
-    pub(crate) fn new(err: &ApiError, operation: &str, attempts: u32, repeats: u32, timestamp: String) -> Self {
+    pub(crate) fn new(
+        err: &ApiError,
+        operation: &str,
+        attempts: u32,
+        repeats: u32,
+        timestamp: String,
+    ) -> Self {
         Self {
             call_id: None,
             message_id: None,

@@ -71,7 +71,8 @@ pub fn e164(field: &'static str, number: &str) -> Result<(), InvalidInput> {
 /// # Errors
 /// [`InvalidInput`] with code `invalid_twilio_sid`.
 pub fn twilio_sid(sid: &str) -> Result<(), InvalidInput> {
-    let ok = sid.len() == 34 && sid.starts_with("AC") && sid[2..].bytes().all(|b| b.is_ascii_hexdigit());
+    let ok =
+        sid.len() == 34 && sid.starts_with("AC") && sid[2..].bytes().all(|b| b.is_ascii_hexdigit());
     if ok {
         Ok(())
     } else {
@@ -92,7 +93,9 @@ pub fn message_body(body: &str) -> Result<(), InvalidInput> {
     if n > MAX_MESSAGE_CHARS {
         return Err(InvalidInput::new(
             "body",
-            format!("{n} characters, the limit is {MAX_MESSAGE_CHARS}; split it with sms::split_body or shorten it"),
+            format!(
+                "{n} characters, the limit is {MAX_MESSAGE_CHARS}; split it with sms::split_body or shorten it"
+            ),
             ErrorCode::MessageTooLong,
         ));
     }
@@ -122,7 +125,9 @@ pub fn prompt(prompt: &str) -> Result<(), InvalidInput> {
 pub fn path_id(field: &'static str, id: &str) -> Result<(), InvalidInput> {
     let ok = !id.is_empty()
         && id.len() <= 200
-        && id.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.' | b'+'));
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.' | b'+'));
     if ok {
         Ok(())
     } else {
@@ -143,8 +148,21 @@ mod tests {
         for ok in ["+447446466847", "+14155550100", "+3312345"] {
             assert!(e164("to", ok).is_ok(), "{ok}");
         }
-        for bad in ["", "+", "447446466847", "+44 7446", "+0123456789", "+1234", "+1234567890123456", "+44abc"] {
-            assert_eq!(e164("to", bad).unwrap_err().code, ErrorCode::InvalidPhoneFormat, "{bad}");
+        for bad in [
+            "",
+            "+",
+            "447446466847",
+            "+44 7446",
+            "+0123456789",
+            "+1234",
+            "+1234567890123456",
+            "+44abc",
+        ] {
+            assert_eq!(
+                e164("to", bad).unwrap_err().code,
+                ErrorCode::InvalidPhoneFormat,
+                "{bad}"
+            );
         }
     }
 
@@ -154,8 +172,14 @@ mod tests {
         assert!(twilio_sid("AC0123").is_err());
         assert!(twilio_sid("XX0123456789abcdef0123456789abcdef").is_err());
         assert!(message_body(&"é".repeat(1600)).is_ok());
-        assert_eq!(message_body(&"a".repeat(1601)).unwrap_err().code, ErrorCode::MessageTooLong);
-        assert_eq!(prompt(&"a".repeat(10_001)).unwrap_err().code, ErrorCode::PromptTooLong);
+        assert_eq!(
+            message_body(&"a".repeat(1601)).unwrap_err().code,
+            ErrorCode::MessageTooLong
+        );
+        assert_eq!(
+            prompt(&"a".repeat(10_001)).unwrap_err().code,
+            ErrorCode::PromptTooLong
+        );
         assert!(path_id("id", "call_123").is_ok());
         assert!(path_id("id", "../x").is_err());
     }

@@ -19,7 +19,11 @@ pub(crate) const THROTTLE_MAX_ATTEMPTS: u32 = 10;
 pub(crate) const WAIT_SLOT_MAX_ATTEMPTS: u32 = 20;
 
 const fn rule(action: ActionName, scope: ScopeName, max_attempts: Option<u32>) -> Rule {
-    Rule { action, scope, max_attempts }
+    Rule {
+        action,
+        scope,
+        max_attempts,
+    }
 }
 const fn fatal() -> Rule {
     rule(ActionName::Fatal, ScopeName::Account, None)
@@ -47,7 +51,11 @@ pub(crate) fn code_rule(code: &ErrorCode) -> Option<Rule> {
         | C::MessageTooLong
         | C::RecipientUnsubscribed => fatal(),
         // outbound_failed is refined by the Twilio table; this is its attempt ceiling.
-        C::OutboundFailed => rule(ActionName::Retry, Account, Some(PROVIDER_ERROR_MAX_ATTEMPTS)),
+        C::OutboundFailed => rule(
+            ActionName::Retry,
+            Account,
+            Some(PROVIDER_ERROR_MAX_ATTEMPTS),
+        ),
         C::RateLimitExceeded => rule(ActionName::Throttle, Account, Some(THROTTLE_MAX_ATTEMPTS)),
         C::ConcurrentCallLimit => rule(ActionName::WaitSlot, Account, Some(WAIT_SLOT_MAX_ATTEMPTS)),
         C::Unknown(_) => return None,
@@ -60,8 +68,16 @@ pub(crate) fn type_rule(t: &ErrorType) -> Option<Rule> {
     Some(match t {
         T::Authentication => halt(ScopeName::Account),
         T::Permission | T::InvalidRequest | T::NotFound | T::Conflict => fatal(),
-        T::RateLimit => rule(ActionName::Throttle, ScopeName::Account, Some(THROTTLE_MAX_ATTEMPTS)),
-        T::Provider => rule(ActionName::Retry, ScopeName::Account, Some(PROVIDER_ERROR_MAX_ATTEMPTS)),
+        T::RateLimit => rule(
+            ActionName::Throttle,
+            ScopeName::Account,
+            Some(THROTTLE_MAX_ATTEMPTS),
+        ),
+        T::Provider => rule(
+            ActionName::Retry,
+            ScopeName::Account,
+            Some(PROVIDER_ERROR_MAX_ATTEMPTS),
+        ),
         T::Server => rule(ActionName::Retry, ScopeName::Account, None),
         T::Unknown(_) => return None,
     })
@@ -72,8 +88,16 @@ pub(crate) fn status_rule(status: u16) -> Rule {
     match status {
         401 => halt(ScopeName::Account),
         408 => rule(ActionName::Retry, ScopeName::Account, None),
-        429 => rule(ActionName::Throttle, ScopeName::Account, Some(THROTTLE_MAX_ATTEMPTS)),
-        502 => rule(ActionName::Retry, ScopeName::Account, Some(PROVIDER_ERROR_MAX_ATTEMPTS)),
+        429 => rule(
+            ActionName::Throttle,
+            ScopeName::Account,
+            Some(THROTTLE_MAX_ATTEMPTS),
+        ),
+        502 => rule(
+            ActionName::Retry,
+            ScopeName::Account,
+            Some(PROVIDER_ERROR_MAX_ATTEMPTS),
+        ),
         500..=599 => rule(ActionName::Retry, ScopeName::Account, None),
         _ => fatal(),
     }

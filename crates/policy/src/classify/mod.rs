@@ -98,27 +98,32 @@ impl Classifier {
         let unknown_code = e.code.as_ref().is_some_and(ErrorCode::is_unknown);
         let unknown_type = e.error_type.as_ref().is_some_and(ErrorType::is_unknown);
         let mut opted_out = e.code == Some(ErrorCode::RecipientUnsubscribed);
-        let (rule, matched_by) = if e.code == Some(ErrorCode::OutboundFailed) && !self.outbound_failed_overridden {
-            let ceiling = self.code(&ErrorCode::OutboundFailed).and_then(|r| r.max_attempts);
-            let (action, matched, is_opt_out) = self.twilio_action(e.twilio_error());
-            opted_out |= is_opt_out;
-            (
-                Rule {
-                    action,
-                    scope: ScopeName::Sender,
-                    max_attempts: ceiling,
-                },
-                matched,
-            )
-        } else if let Some(rule) = e.code.as_ref().and_then(|c| self.code(c)) {
-            (rule, MatchedBy::Code)
-        } else if let Some(rule) = e.error_type.as_ref().and_then(|t| self.error_type(t)) {
-            (rule, MatchedBy::Type)
-        } else if let Some(rule) = ErrorType::from_status(e.status).and_then(|t| self.error_type(&t)) {
-            (rule, MatchedBy::Status)
-        } else {
-            (status_rule(e.status), MatchedBy::Status)
-        };
+        let (rule, matched_by) =
+            if e.code == Some(ErrorCode::OutboundFailed) && !self.outbound_failed_overridden {
+                let ceiling = self
+                    .code(&ErrorCode::OutboundFailed)
+                    .and_then(|r| r.max_attempts);
+                let (action, matched, is_opt_out) = self.twilio_action(e.twilio_error());
+                opted_out |= is_opt_out;
+                (
+                    Rule {
+                        action,
+                        scope: ScopeName::Sender,
+                        max_attempts: ceiling,
+                    },
+                    matched,
+                )
+            } else if let Some(rule) = e.code.as_ref().and_then(|c| self.code(c)) {
+                (rule, MatchedBy::Code)
+            } else if let Some(rule) = e.error_type.as_ref().and_then(|t| self.error_type(t)) {
+                (rule, MatchedBy::Type)
+            } else if let Some(rule) =
+                ErrorType::from_status(e.status).and_then(|t| self.error_type(&t))
+            {
+                (rule, MatchedBy::Status)
+            } else {
+                (status_rule(e.status), MatchedBy::Status)
+            };
         // Compliance: an opt-out is final whatever a rule says (config validation rejects
         // such rules; this is the second line of defence).
         let action = if opted_out {
@@ -126,13 +131,14 @@ impl Classifier {
         } else {
             resolve(rule, request)
         };
-        let side_effect = if (400..500).contains(&e.status) || e.code == Some(ErrorCode::OutboundFailed) {
-            SideEffect::NotActed
-        } else if e.status >= 500 {
-            SideEffect::MayHaveActed
-        } else {
-            SideEffect::NotActed
-        };
+        let side_effect =
+            if (400..500).contains(&e.status) || e.code == Some(ErrorCode::OutboundFailed) {
+                SideEffect::NotActed
+            } else if e.status >= 500 {
+                SideEffect::MayHaveActed
+            } else {
+                SideEffect::NotActed
+            };
         Classification {
             action,
             side_effect,
@@ -174,12 +180,12 @@ fn resolve(rule: Rule, request: &RequestInfo<'_>) -> Action {
         ActionName::Fatal => Action::Fatal,
         ActionName::Halt => match rule.scope {
             ScopeName::Account => Action::Halt(HaltScope::Account),
-            ScopeName::Agent => request
-                .agent_id
-                .map_or(Action::Fatal, |id| Action::Halt(HaltScope::Agent(id.to_owned()))),
-            ScopeName::Sender => request
-                .sender
-                .map_or(Action::Fatal, |id| Action::Halt(HaltScope::Sender(id.to_owned()))),
+            ScopeName::Agent => request.agent_id.map_or(Action::Fatal, |id| {
+                Action::Halt(HaltScope::Agent(id.to_owned()))
+            }),
+            ScopeName::Sender => request.sender.map_or(Action::Fatal, |id| {
+                Action::Halt(HaltScope::Sender(id.to_owned()))
+            }),
         },
     }
 }

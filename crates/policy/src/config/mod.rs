@@ -69,12 +69,11 @@ impl Config {
             path: String::new(),
             message: e.message().to_owned(),
         })?;
-        let config: Config = serde_path_to_error::deserialize(deserializer).map_err(|e| {
-            ConfigError::Parse {
+        let config: Config =
+            serde_path_to_error::deserialize(deserializer).map_err(|e| ConfigError::Parse {
                 path: e.path().to_string(),
                 message: e.inner().message().to_owned(),
-            }
-        })?;
+            })?;
         config.validate()?;
         Ok(config)
     }

@@ -15,7 +15,12 @@ const MAX_ATTEMPTS_CEILING: u32 = 100;
 pub(super) fn validate(config: &Config) -> Result<(), ConfigError> {
     let mut v = Validator::default();
     let r = &config.retry;
-    v.range_u32("retry.max_attempts", r.max_attempts, 1, MAX_ATTEMPTS_CEILING);
+    v.range_u32(
+        "retry.max_attempts",
+        r.max_attempts,
+        1,
+        MAX_ATTEMPTS_CEILING,
+    );
     v.duration("retry.deadline", r.deadline);
     v.duration("retry.attempt_timeout", r.attempt_timeout);
     v.duration("retry.max_retry_after", r.max_retry_after);
@@ -66,7 +71,11 @@ pub(super) fn validate(config: &Config) -> Result<(), ConfigError> {
     v.duration("polling.initial", p.initial);
     v.duration("polling.max", p.max);
     if p.max < p.initial {
-        v.problem("polling.max", humantime::format_duration(p.max).to_string(), "at least polling.initial");
+        v.problem(
+            "polling.max",
+            humantime::format_duration(p.max).to_string(),
+            "at least polling.initial",
+        );
     }
     v.at_least_one("polling.multiplier", p.multiplier);
     v.finish()
@@ -88,7 +97,12 @@ struct Validator {
 }
 
 impl Validator {
-    fn problem(&mut self, path: impl Into<String>, value: impl Into<String>, expected: impl Into<String>) {
+    fn problem(
+        &mut self,
+        path: impl Into<String>,
+        value: impl Into<String>,
+        expected: impl Into<String>,
+    ) {
         self.problems.push(Problem {
             path: path.into(),
             value: value.into(),
@@ -108,7 +122,11 @@ impl Validator {
 
     fn range_u32(&mut self, path: &str, value: u32, min: u32, max: u32) {
         if !(min..=max).contains(&value) {
-            self.problem(path, value.to_string(), format!("a whole number from {min} to {max}"));
+            self.problem(
+                path,
+                value.to_string(),
+                format!("a whole number from {min} to {max}"),
+            );
         }
     }
 
@@ -141,15 +159,25 @@ impl Validator {
     fn name(&mut self, path: &str, name: &str) {
         let ok = !name.is_empty()
             && name.len() <= 64
-            && name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_');
+            && name
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_');
         if !ok {
-            self.problem(path, format!("{name:?}"), "a snake_case type or code name, like `server_error`");
+            self.problem(
+                path,
+                format!("{name:?}"),
+                "a snake_case type or code name, like `server_error`",
+            );
         }
     }
 
     fn schedule(&mut self, path: &str, s: &ScheduleConfig) {
         if s.base > MAX_DURATION {
-            self.problem(format!("{path}.base"), humantime::format_duration(s.base).to_string(), "at most 24h");
+            self.problem(
+                format!("{path}.base"),
+                humantime::format_duration(s.base).to_string(),
+                "at most 24h",
+            );
         }
         self.duration(&format!("{path}.cap"), s.cap);
         if s.cap < s.base {
@@ -187,7 +215,11 @@ impl Validator {
         for (path, codes) in lists {
             for &code in codes {
                 if !seen.insert(code) {
-                    self.problem(path, code.to_string(), "each Twilio code may stand in one list only");
+                    self.problem(
+                        path,
+                        code.to_string(),
+                        "each Twilio code may stand in one list only",
+                    );
                 }
             }
         }
@@ -201,7 +233,11 @@ impl Validator {
             }
         }
         if matches!(t.default, ActionName::Throttle | ActionName::WaitSlot) {
-            self.problem("twilio.default", action_str(t.default), "one of retry, fatal, halt");
+            self.problem(
+                "twilio.default",
+                action_str(t.default),
+                "one of retry, fatal, halt",
+            );
         }
     }
 
@@ -210,36 +246,79 @@ impl Validator {
         for (i, b) in config.pacing.buckets.iter().enumerate() {
             let path = format!("pacing.buckets[{i}]");
             if !names.insert(b.name.as_str()) {
-                self.problem(format!("{path}.name"), format!("{:?}", b.name), "bucket names must be unique");
+                self.problem(
+                    format!("{path}.name"),
+                    format!("{:?}", b.name),
+                    "bucket names must be unique",
+                );
             }
             self.name(&format!("{path}.name"), &b.name);
-            self.range_f64(&format!("{path}.rate"), b.rate, 0.001, 1_000_000.0, "requests per second, from 0.001 to 1000000");
+            self.range_f64(
+                &format!("{path}.rate"),
+                b.rate,
+                0.001,
+                1_000_000.0,
+                "requests per second, from 0.001 to 1000000",
+            );
             self.range_u32(&format!("{path}.burst"), b.burst, 1, 1_000_000);
             for pattern in &b.routes {
                 if let Err(e) = RoutePattern::parse(pattern) {
-                    self.problem(format!("{path}.routes"), format!("{pattern:?}"), e.to_string());
+                    self.problem(
+                        format!("{path}.routes"),
+                        format!("{pattern:?}"),
+                        e.to_string(),
+                    );
                 }
             }
         }
         let a = &config.pacing.adaptive;
-        self.range_f64("pacing.adaptive.beta", a.beta, 0.01, 0.99, "a number between 0.01 and 0.99");
+        self.range_f64(
+            "pacing.adaptive.beta",
+            a.beta,
+            0.01,
+            0.99,
+            "a number between 0.01 and 0.99",
+        );
         self.positive("pacing.adaptive.scale", a.scale);
-        self.range_f64("pacing.adaptive.smooth", a.smooth, 0.01, 1.0, "a number between 0.01 and 1");
+        self.range_f64(
+            "pacing.adaptive.smooth",
+            a.smooth,
+            0.01,
+            1.0,
+            "a number between 0.01 and 1",
+        );
         self.positive("pacing.adaptive.min_rate", a.min_rate);
 
         let s = &config.slots;
-        self.range_u32("slots.max_concurrent_calls", s.max_concurrent_calls, 1, 1_000_000);
+        self.range_u32(
+            "slots.max_concurrent_calls",
+            s.max_concurrent_calls,
+            1,
+            1_000_000,
+        );
         self.range_u32("slots.increase_after", s.increase_after, 1, 1_000_000);
 
         let br = &config.breaker;
-        self.range_f64("breaker.failure_ratio", br.failure_ratio, 0.01, 1.0, "a share between 0.01 and 1");
+        self.range_f64(
+            "breaker.failure_ratio",
+            br.failure_ratio,
+            0.01,
+            1.0,
+            "a share between 0.01 and 1",
+        );
         self.duration("breaker.sampling_window", br.sampling_window);
         self.duration("breaker.break_duration", br.break_duration);
         self.range_u32("breaker.min_throughput", br.min_throughput, 1, 1_000_000);
         self.range_u32("breaker.half_open_probes", br.half_open_probes, 1, 1000);
 
         let bu = &config.budget;
-        self.range_f64("budget.ratio", bu.ratio, 0.0, 1000.0, "a share from 0 to 1000");
+        self.range_f64(
+            "budget.ratio",
+            bu.ratio,
+            0.0,
+            1000.0,
+            "a share from 0 to 1000",
+        );
         if bu.window < Duration::from_secs(1) || bu.window > Duration::from_secs(60) {
             self.problem(
                 "budget.window",

@@ -207,7 +207,10 @@ fn looks_like_html(content_type: Option<&str>, body: &[u8]) -> bool {
     if content_type.is_some_and(|ct| ct.to_ascii_lowercase().contains("text/html")) {
         return true;
     }
-    let start = body.iter().position(|b| !b.is_ascii_whitespace()).unwrap_or(0);
+    let start = body
+        .iter()
+        .position(|b| !b.is_ascii_whitespace())
+        .unwrap_or(0);
     let head = &body[start..body.len().min(start + 15)];
     head.first() == Some(&b'<')
 }
@@ -218,7 +221,12 @@ mod tests {
     use serde_json::json;
 
     fn parse(status: u16, body: &str) -> ApiError {
-        ApiError::parse(status, ResponseMeta::default(), body.as_bytes(), SystemTime::UNIX_EPOCH)
+        ApiError::parse(
+            status,
+            ResponseMeta::default(),
+            body.as_bytes(),
+            SystemTime::UNIX_EPOCH,
+        )
     }
 
     #[test]
@@ -231,7 +239,10 @@ mod tests {
         assert_eq!(e.error_type, Some(ErrorType::Provider));
         assert_eq!(e.code, Some(ErrorCode::OutboundFailed));
         assert_eq!(e.twilio_error(), Some(21211));
-        let e = parse(400, r#"{"type":"invalid_request","code":"message_too_long"}"#);
+        let e = parse(
+            400,
+            r#"{"type":"invalid_request","code":"message_too_long"}"#,
+        );
         assert_eq!(e.code, Some(ErrorCode::MessageTooLong));
     }
 
@@ -241,14 +252,25 @@ mod tests {
         assert_eq!(html.body, BodyKind::Html);
         assert_eq!(html.error_type, Some(ErrorType::Provider));
         assert_eq!(parse(500, "").body, BodyKind::Empty);
-        assert_eq!(parse(500, r#"{"error":{"type":"serv"#).body, BodyKind::Truncated);
+        assert_eq!(
+            parse(500, r#"{"error":{"type":"serv"#).body,
+            BodyKind::Truncated
+        );
         assert_eq!(parse(500, "oops").body, BodyKind::NotJson);
         assert_eq!(parse(500, r#"{"data":[]}"#).body, BodyKind::NotJson);
-        let bin = ApiError::parse(503, ResponseMeta::default(), &[0xff, 0xfe, 0x00], SystemTime::UNIX_EPOCH);
+        let bin = ApiError::parse(
+            503,
+            ResponseMeta::default(),
+            &[0xff, 0xfe, 0x00],
+            SystemTime::UNIX_EPOCH,
+        );
         assert_eq!(bin.body, BodyKind::NotJson);
         assert_eq!(bin.error_type, None);
         let big = vec![b' '; MAX_ERROR_BODY_BYTES + 1];
-        assert_eq!(ApiError::parse(500, ResponseMeta::default(), &big, SystemTime::UNIX_EPOCH).body, BodyKind::TooLarge);
+        assert_eq!(
+            ApiError::parse(500, ResponseMeta::default(), &big, SystemTime::UNIX_EPOCH).body,
+            BodyKind::TooLarge
+        );
     }
 
     #[test]

@@ -36,7 +36,12 @@ impl<'c> Agents<'c> {
     /// [`Error`] when the id is malformed or the request does not succeed.
     pub async fn get(&self, id: &str) -> Result<Agent, Error> {
         validate::path_id("agent_id", id)?;
-        let mut req = Request::new(Method::Get, format!("/v1/agents/{id}"), "GET /v1/agents/{id}", "agents");
+        let mut req = Request::new(
+            Method::Get,
+            format!("/v1/agents/{id}"),
+            "GET /v1/agents/{id}",
+            "agents",
+        );
         req.agent_id = Some(id);
         self.client.execute(&req, Slot::None).await
     }
@@ -47,7 +52,12 @@ impl<'c> Agents<'c> {
     /// [`Error::InvalidInput`] for a prompt over 10,000 characters; [`Error`] otherwise.
     pub async fn create(&self, agent: &NewAgent) -> Result<Agent, Error> {
         validate::prompt(&agent.system_prompt)?;
-        let mut req = Request::new(Method::Post, "/v1/agents".into(), "POST /v1/agents", "agents");
+        let mut req = Request::new(
+            Method::Post,
+            "/v1/agents".into(),
+            "POST /v1/agents",
+            "agents",
+        );
         req.body = Some(super::to_body(agent)?);
         req.idempotency_key = Some(super::idempotency_key(None));
         self.client.execute(&req, Slot::None).await

@@ -55,7 +55,10 @@ impl<'c> Calls<'c> {
         req.agent_id = Some(&call.agent_id);
         req.sender = call.from_number.as_deref();
         let mut slot: Option<CallSlot> = None;
-        let (created, attempts): (Call, u32) = self.client.execute_counted(&req, Slot::Held(&mut slot)).await?;
+        let (created, attempts): (Call, u32) = self
+            .client
+            .execute_counted(&req, Slot::Held(&mut slot))
+            .await?;
         self.client.inner.limiter.slots().on_created();
         let slot = match slot {
             Some(slot) => slot,
@@ -63,7 +66,11 @@ impl<'c> Calls<'c> {
             // ever did, taking one now keeps the live call accounted for.
             None => self.client.inner.limiter.slots().acquire().await,
         };
-        Ok(PlacedCall { call: created, slot, attempts })
+        Ok(PlacedCall {
+            call: created,
+            slot,
+            attempts,
+        })
     }
 
     /// `GET /v1/calls/{id}`.
@@ -72,7 +79,12 @@ impl<'c> Calls<'c> {
     /// [`Error`] when the id is malformed or the request does not succeed.
     pub async fn get(&self, id: &str) -> Result<Call, Error> {
         validate::path_id("call_id", id)?;
-        let mut req = Request::new(Method::Get, format!("/v1/calls/{id}"), "GET /v1/calls/{id}", "calls");
+        let mut req = Request::new(
+            Method::Get,
+            format!("/v1/calls/{id}"),
+            "GET /v1/calls/{id}",
+            "calls",
+        );
         req.call_id = Some(id);
         self.client.execute(&req, Slot::None).await
     }
@@ -101,7 +113,9 @@ impl<'c> Calls<'c> {
             if call.status.is_terminal() {
                 return Ok(call);
             }
-            delay = Duration::from_secs_f64((delay.as_secs_f64() * polling.multiplier).min(polling.max.as_secs_f64()));
+            delay = Duration::from_secs_f64(
+                (delay.as_secs_f64() * polling.multiplier).min(polling.max.as_secs_f64()),
+            );
         }
     }
 }

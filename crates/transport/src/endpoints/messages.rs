@@ -31,7 +31,12 @@ impl<'c> Messages<'c> {
             validate::e164("from_number", from)?;
         }
         validate::message_body(&message.body)?;
-        let mut req = Request::new(Method::Post, "/v1/messages".into(), "POST /v1/messages", "messages");
+        let mut req = Request::new(
+            Method::Post,
+            "/v1/messages".into(),
+            "POST /v1/messages",
+            "messages",
+        );
         req.body = Some(super::to_body(message)?);
         req.idempotency_key = Some(super::idempotency_key(message.idempotency_key.as_ref()));
         req.agent_id = message.agent_id.as_deref();

@@ -24,5 +24,7 @@ fn to_body<T: serde::Serialize>(value: &T) -> Result<Vec<u8>, Error> {
 }
 
 fn idempotency_key(given: Option<&String>) -> String {
-    given.cloned().unwrap_or_else(|| uuid::Uuid::new_v4().to_string())
+    given
+        .cloned()
+        .unwrap_or_else(|| uuid::Uuid::new_v4().to_string())
 }

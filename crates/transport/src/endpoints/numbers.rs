@@ -29,7 +29,12 @@ impl<'c> Numbers<'c> {
     pub async fn import(&self, import: &NumberImport) -> Result<PhoneNumber, Error> {
         validate::e164("phone_number", &import.phone_number)?;
         validate::twilio_sid(&import.twilio_account_sid)?;
-        let mut req = Request::new(Method::Post, "/v1/phone-numbers".into(), "POST /v1/phone-numbers", "numbers");
+        let mut req = Request::new(
+            Method::Post,
+            "/v1/phone-numbers".into(),
+            "POST /v1/phone-numbers",
+            "numbers",
+        );
         req.body = Some(super::to_body(import)?);
         req.idempotency_key = Some(super::idempotency_key(None));
         req.agent_id = Some(&import.agent_id);

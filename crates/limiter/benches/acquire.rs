@@ -1,0 +1,98 @@
+//! Overhead of `Pacer::acquire` on an unthrottled bucket against a bare governor `check`.
+//!
+//! Run: `cargo bench -p redial-limiter --bench acquire -- --warm-up-time 1 --measurement-time 3`
+
+#![allow(missing_docs)]
+
+use std::hint::black_box;
+use std::num::NonZeroU32;
+use std::sync::Arc;
+
+use criterion::{Criterion, criterion_group, criterion_main};
+use futures::FutureExt;
+use governor::{Quota, RateLimiter};
+use redial_limiter::clock::TokioClock;
+use redial_limiter::{InProcessPacer, Pacer};
+use redial_policy::Method;
+use redial_policy::config::{AdaptiveConfig, BucketConfig, PacingConfig};
+
+/// A rate so high that the bucket never makes anyone wait.
+const UNTHROTTLED: f64 = 1e12;
+
+fn config() -> PacingConfig {
+    PacingConfig {
+        buckets: vec![BucketConfig {
+            name: "account".into(),
+            routes: vec!["*".into()],
+            rate: UNTHROTTLED,
+            burst: u32::MAX / 2,
+        }],
+        adaptive: AdaptiveConfig::default(),
+    }
+}
+
+fn bench(c: &mut Criterion) {
+    let mut g = c.benchmark_group("acquire");
+    let quota = Quota::per_second(NonZeroU32::new(u32::MAX).unwrap())
+        .allow_burst(NonZeroU32::new(u32::MAX / 2).unwrap());
+    let bare = RateLimiter::direct_with_clock(quota, TokioClock);
+    g.bench_function("governor_check", |b| {
+        b.iter(|| black_box(bare.check()).is_ok())
+    });
+
+    let bare = Arc::new(bare);
+    g.bench_function("governor_check_2_threads", |b| {
+        #[allow(clippy::disallowed_methods)] // a bench measures real time, not the limiter's clock
+        b.iter_custom(|iters| {
+            let start = std::time::Instant::now();
+            std::thread::scope(|s| {
+                for _ in 0..2 {
+                    let bare = Arc::clone(&bare);
+                    s.spawn(move || {
+                        for _ in 0..iters {
+                            let _ = black_box(bare.check());
+                        }
+                    });
+                }
+            });
+            start.elapsed()
+        })
+    });
+
+    let pacer = InProcessPacer::new(&config());
+    g.bench_function("pacer_acquire", |b| {
+        b.iter(|| {
+            pacer
+                .acquire(Method::Get, black_box("/v1/agents"))
+                .now_or_never()
+                .expect("never waits")
+        })
+    });
+
+    let pacer = Arc::new(InProcessPacer::new(&config()));
+    g.bench_function("pacer_acquire_2_threads", |b| {
+        // Wall time for each thread to do `iters` acquires while the other does the same.
+        #[allow(clippy::disallowed_methods)] // a bench measures real time, not the limiter's clock
+        b.iter_custom(|iters| {
+            let start = std::time::Instant::now();
+            std::thread::scope(|s| {
+                for _ in 0..2 {
+                    let pacer = Arc::clone(&pacer);
+                    s.spawn(move || {
+                        for _ in 0..iters {
+                            pacer
+                                .acquire(Method::Get, black_box("/v1/agents"))
+                                .now_or_never()
+                                .expect("never waits");
+                        }
+                    });
+                }
+            });
+            start.elapsed()
+        })
+    });
+    g.finish();
+}
+
+criterion_group!(benches, bench);
+criterion_main!(benches);

@@ -1,0 +1,426 @@
+//! Circuit breakers, one per endpoint group (`calls`, `messages`, `agents`, `numbers`, ...).
+//!
+//! Why: when a provider behind one group is down, every request to it fails after a timeout,
+//! holding call slots and budget. An open circuit fails those requests at once, with a typed
+//! [`CircuitOpen`] saying until when, and lets a few probes through after `break_duration`
+//! to find out whether the group has recovered.
+//!
+//! Defaults and sources are in [`redial_policy::config::BreakerConfig`] (Polly v8,
+//! Resilience4j). Only outcomes the caller reports count: the transport reports retryable
+//! server, provider and timeout failures as failures, and never a 4xx.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::sync::{Mutex, MutexGuard, PoisonError};
+use std::time::Duration;
+
+use redial_policy::config::BreakerConfig;
+use tokio::time::Instant;
+
+use crate::clock;
+use crate::metrics as m;
+
+/// Sub-buckets of the sliding sampling window.
+const WINDOW_SLOTS: usize = 10;
+
+/// A request was refused because its circuit is open.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("circuit for endpoint group `{group}` is open; retry in {retry_in:?}")]
+#[non_exhaustive]
+pub struct CircuitOpen {
+    /// The endpoint group.
+    pub group: String,
+    /// When the circuit lets a probe through.
+    pub until: Instant,
+    /// `until` minus now.
+    pub retry_in: Duration,
+}
+
+/// The state of one circuit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum CircuitState {
+    /// Requests flow; failures are counted.
+    Closed,
+    /// Requests fail fast until `until`.
+    Open {
+        /// When half-open probes start.
+        until: Instant,
+    },
+    /// A few probes are let through; their outcome closes or re-opens the circuit.
+    HalfOpen,
+}
+
+impl CircuitState {
+    fn gauge_value(self) -> f64 {
+        match self {
+            Self::Closed => 0.0,
+            Self::HalfOpen => 1.0,
+            Self::Open { .. } => 2.0,
+        }
+    }
+
+    fn label(self) -> &'static str {
+        match self {
+            Self::Closed => "closed",
+            Self::HalfOpen => "half_open",
+            Self::Open { .. } => "open",
+        }
+    }
+}
+
+/// The circuit breakers of every endpoint group, created on first use.
+///
+/// ```
+/// use redial_limiter::Breakers;
+/// use redial_policy::config::BreakerConfig;
+///
+/// # tokio::runtime::Builder::new_current_thread().enable_time().build().unwrap().block_on(async {
+/// let breakers = Breakers::new(&BreakerConfig { consecutive_failures: 2, ..Default::default() });
+/// breakers.try_acquire("calls").unwrap();
+/// breakers.on_failure("calls");
+/// breakers.on_failure("calls");
+/// let open = breakers.try_acquire("calls").unwrap_err();
+/// assert_eq!(open.group, "calls");
+/// # });
+/// ```
+pub struct Breakers {
+    inner: Mutex<Inner>,
+}
+
+struct Inner {
+    config: BreakerConfig,
+    epoch: Instant,
+    circuits: HashMap<String, Circuit>,
+}
+
+#[derive(Debug)]
+enum Phase {
+    Closed,
+    Open { until: Instant },
+    HalfOpen { since: Instant, in_flight: u32 },
+}
+
+struct Circuit {
+    phase: Phase,
+    consecutive: u32,
+    window: [Slot; WINDOW_SLOTS],
+    state_gauge: metrics::Gauge,
+}
+
+#[derive(Debug, Clone, Copy, Default)]
+struct Slot {
+    index: u64,
+    successes: u32,
+    failures: u32,
+}
+
+impl Circuit {
+    fn new(group: &str) -> Self {
+        let state_gauge = metrics::gauge!(m::BREAKER_STATE, "group" => group.to_owned());
+        state_gauge.set(0.0);
+        Self {
+            phase: Phase::Closed,
+            consecutive: 0,
+            window: [Slot::default(); WINDOW_SLOTS],
+            state_gauge,
+        }
+    }
+
+    fn state(&self) -> CircuitState {
+        match self.phase {
+            Phase::Closed => CircuitState::Closed,
+            Phase::Open { until } => CircuitState::Open { until },
+            Phase::HalfOpen { .. } => CircuitState::HalfOpen,
+        }
+    }
+
+    fn transition(&mut self, group: &str, to: Phase) {
+        self.phase = to;
+        if !matches!(self.phase, Phase::Open { .. }) {
+            self.consecutive = 0;
+            self.window = [Slot::default(); WINDOW_SLOTS];
+        }
+        let state = self.state();
+        self.state_gauge.set(state.gauge_value());
+        metrics::counter!(m::BREAKER_TRANSITIONS, "group" => group.to_owned(), "to" => state.label()).increment(1);
+        tracing::info!(group, to = state.label(), "circuit breaker transition");
+    }
+
+    fn record(&mut self, index: u64, failed: bool) {
+        let slot = &mut self.window[(index % WINDOW_SLOTS as u64) as usize];
+        if slot.index != index {
+            *slot = Slot {
+                index,
+                ..Slot::default()
+            };
+        }
+        if failed {
+            slot.failures += 1;
+        } else {
+            slot.successes += 1;
+        }
+    }
+
+    fn totals(&self, index: u64) -> (u32, u32) {
+        self.window
+            .iter()
+            .filter(|s| s.index + (WINDOW_SLOTS as u64) > index && s.index <= index)
+            .fold((0, 0), |(t, f), s| {
+                (t + s.successes + s.failures, f + s.failures)
+            })
+    }
+}
+
+impl Inner {
+    fn slot_index(&self, now: Instant) -> u64 {
+        let width =
+            (self.config.sampling_window / WINDOW_SLOTS as u32).max(Duration::from_millis(1));
+        // Slot 0 is left unused so that a zeroed slot never counts as current.
+        1 + (now.saturating_duration_since(self.epoch).as_nanos() / width.as_nanos()) as u64
+    }
+
+    fn circuit(&mut self, group: &str) -> &mut Circuit {
+        // Look up first: the group's name is allocated only the first time it is seen.
+        if !self.circuits.contains_key(group) {
+            self.circuits.insert(group.to_owned(), Circuit::new(group));
+        }
+        self.circuits
+            .get_mut(group)
+            .expect("inserted above when missing")
+    }
+}
+
+impl Breakers {
+    /// Breakers for every group, all closed.
+    pub fn new(config: &BreakerConfig) -> Self {
+        Self {
+            inner: Mutex::new(Inner {
+                config: config.clone(),
+                epoch: clock::now(),
+                circuits: HashMap::new(),
+            }),
+        }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Inner> {
+        self.inner.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Asks whether a request to `group` may go. Call it before sending; report the outcome
+    /// with [`on_success`](Self::on_success) or [`on_failure`](Self::on_failure).
+    ///
+    /// # Errors
+    /// [`CircuitOpen`] while the circuit is open, or while half-open with every probe out.
+    pub fn try_acquire(&self, group: &str) -> Result<(), CircuitOpen> {
+        self.try_acquire_at(group, clock::now())
+    }
+
+    fn try_acquire_at(&self, group: &str, now: Instant) -> Result<(), CircuitOpen> {
+        let mut inner = self.lock();
+        if !inner.config.enabled {
+            return Ok(());
+        }
+        let (probes, break_duration) = (
+            inner.config.half_open_probes.max(1),
+            inner.config.break_duration,
+        );
+        let circuit = inner.circuit(group);
+        if let Phase::Open { until } = circuit.phase {
+            if now < until {
+                return Err(reject(group, until, now));
+            }
+            circuit.transition(
+                group,
+                Phase::HalfOpen {
+                    since: now,
+                    in_flight: 0,
+                },
+            );
+        }
+        match &mut circuit.phase {
+            Phase::Closed => Ok(()),
+            Phase::HalfOpen { since, in_flight } => {
+                if *in_flight < probes {
+                    *in_flight += 1;
+                    Ok(())
+                } else if now >= *since + break_duration {
+                    // The probes never reported back; let a new round through.
+                    *since = now;
+                    *in_flight = 1;
+                    Ok(())
+                } else {
+                    Err(reject(group, *since + break_duration, now))
+                }
+            }
+            Phase::Open { .. } => {
+                unreachable!("an open circuit past its break was made half-open above")
+            }
+        }
+    }
+
+    /// Reports a success of a request to `group`: a half-open probe success closes the
+    /// circuit.
+    pub fn on_success(&self, group: &str) {
+        self.report(group, false, clock::now());
+    }
+
+    /// Reports a retryable failure (server error, provider error, timeout) of a request to
+    /// `group`: may open the circuit; a half-open probe failure re-opens it.
+    pub fn on_failure(&self, group: &str) {
+        self.report(group, true, clock::now());
+    }
+
+    fn report(&self, group: &str, failed: bool, now: Instant) {
+        let mut inner = self.lock();
+        if !inner.config.enabled {
+            return;
+        }
+        let index = inner.slot_index(now);
+        let config = inner.config.clone();
+        let circuit = inner.circuit(group);
+        match circuit.phase {
+            Phase::Open { .. } => {}
+            Phase::HalfOpen { .. } if failed => {
+                circuit.transition(
+                    group,
+                    Phase::Open {
+                        until: now + config.break_duration,
+                    },
+                );
+            }
+            Phase::HalfOpen { .. } => circuit.transition(group, Phase::Closed),
+            Phase::Closed => {
+                circuit.record(index, failed);
+                circuit.consecutive = if failed { circuit.consecutive + 1 } else { 0 };
+                let (total, failures) = circuit.totals(index);
+                let by_count = config.consecutive_failures > 0
+                    && circuit.consecutive >= config.consecutive_failures;
+                let by_ratio = total >= config.min_throughput
+                    && f64::from(failures) >= config.failure_ratio * f64::from(total);
+                if failed && (by_count || by_ratio) {
+                    circuit.transition(
+                        group,
+                        Phase::Open {
+                            until: now + config.break_duration,
+                        },
+                    );
+                }
+            }
+        }
+    }
+
+    /// The state of `group`'s circuit (closed if never used). An open circuit past its break
+    /// reads as half-open.
+    pub fn state(&self, group: &str) -> CircuitState {
+        let now = clock::now();
+        let inner = self.lock();
+        match inner.circuits.get(group).map(Circuit::state) {
+            None => CircuitState::Closed,
+            Some(CircuitState::Open { until }) if now >= until => CircuitState::HalfOpen,
+            Some(s) => s,
+        }
+    }
+
+    /// Applies a new `[breaker]` config; circuits keep their state, windows restart when the
+    /// sampling window changed.
+    pub fn reconfigure(&self, config: &BreakerConfig) {
+        let mut inner = self.lock();
+        if inner.config.sampling_window != config.sampling_window {
+            for c in inner.circuits.values_mut() {
+                c.window = [Slot::default(); WINDOW_SLOTS];
+            }
+        }
+        inner.config = config.clone();
+    }
+}
+
+fn reject(group: &str, until: Instant, now: Instant) -> CircuitOpen {
+    metrics::counter!(m::BREAKER_REJECTIONS, "group" => group.to_owned()).increment(1);
+    CircuitOpen {
+        group: group.to_owned(),
+        until,
+        retry_in: until.saturating_duration_since(now),
+    }
+}
+
+impl fmt::Debug for Breakers {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let inner = self.lock();
+        let mut map = f.debug_map();
+        for (group, c) in &inner.circuits {
+            map.entry(group, &c.phase);
+        }
+        map.finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config() -> BreakerConfig {
+        BreakerConfig {
+            enabled: true,
+            failure_ratio: 0.5,
+            sampling_window: Duration::from_secs(10),
+            min_throughput: 4,
+            consecutive_failures: 0,
+            break_duration: Duration::from_secs(5),
+            half_open_probes: 1,
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn ratio_counts_only_the_sampling_window() {
+        let b = Breakers::new(&config());
+        let t0 = clock::now();
+        // Two failures, then the window slides past them.
+        b.report("calls", true, t0);
+        b.report("calls", true, t0);
+        let later = t0 + Duration::from_secs(11);
+        b.report("calls", false, later);
+        b.report("calls", false, later);
+        b.report("calls", true, later);
+        assert!(
+            b.try_acquire_at("calls", later).is_ok(),
+            "1 failure in 3 inside the window"
+        );
+        b.report("calls", true, later);
+        assert!(
+            b.try_acquire_at("calls", later).is_err(),
+            "2 of 4 reaches 0.5"
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn lost_probes_do_not_wedge_a_half_open_circuit() {
+        let b = Breakers::new(&BreakerConfig {
+            consecutive_failures: 1,
+            ..config()
+        });
+        let t0 = clock::now();
+        b.report("agents", true, t0);
+        let t1 = t0 + Duration::from_secs(5);
+        assert!(b.try_acquire_at("agents", t1).is_ok(), "the probe");
+        let err = b.try_acquire_at("agents", t1).unwrap_err();
+        assert_eq!(err.until, t1 + Duration::from_secs(5));
+        assert!(
+            b.try_acquire_at("agents", t1 + Duration::from_secs(5))
+                .is_ok(),
+            "a new probe round"
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn disabled_breaker_never_refuses() {
+        let b = Breakers::new(&BreakerConfig {
+            enabled: false,
+            consecutive_failures: 1,
+            ..config()
+        });
+        b.on_failure("calls");
+        assert!(b.try_acquire("calls").is_ok());
+        assert_eq!(b.state("calls"), CircuitState::Closed);
+    }
+}

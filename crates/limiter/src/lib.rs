@@ -1,0 +1,31 @@
+//! redial-limiter: everything that decides *when* a request may go.
+//!
+//! - [`Pacer`] ([`InProcessPacer`]): GCRA token buckets (governor) matched by method and
+//!   route, an account-wide bucket for every request, an adaptive rate ([`cubic`], as in the
+//!   AWS SDKs' adaptive retry mode) and Retry-After pauses that hold a whole bucket.
+//! - [`SlotGate`] ([`InProcessSlotGate`]): the gate of concurrent calls; a [`CallSlot`] is
+//!   held for the life of a call.
+//! - [`Breakers`]: a circuit breaker per endpoint group.
+//! - [`Budget`]: the retry budget (Finagle / tower `TpsBudget` style).
+//! - [`Limiter`]: all four, built from one [`redial_policy::Config`].
+//!
+//! Pacer and gate are traits so that a Redis backend can share one account's limits across a
+//! fleet of dialers. Time is read only through [`clock`], so every test runs on tokio's
+//! paused clock. Metrics are listed in [`METRICS`].
+
+pub mod clock;
+pub mod cubic;
+pub mod metrics;
+
+mod breaker;
+mod budget;
+mod limiter;
+mod pacer;
+mod slots;
+
+pub use breaker::{Breakers, CircuitOpen, CircuitState};
+pub use budget::Budget;
+pub use limiter::Limiter;
+pub use metrics::{METRICS, describe};
+pub use pacer::{BucketSnapshot, InProcessPacer, Pacer};
+pub use slots::{CallSlot, InProcessSlotGate, SlotGate, SlotLease};
