@@ -34,3 +34,8 @@ pub use redial_transport as transport;
 
 pub use redial_policy::Config;
 pub use redial_transport::{ApiKey, Client, Error, NewCall, NewMessage};
+
+/// The README's code blocks, compiled as doc tests so the embedding example keeps compiling.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;

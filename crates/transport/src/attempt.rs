@@ -43,7 +43,7 @@ pub(crate) async fn send(
     let mut rb = inner
         .http
         .request(req.method_reqwest(), url)
-        .header(AUTHORIZATION, inner.key.header_value())
+        .header(AUTHORIZATION, inner.key.header_value().clone())
         .header(ACCEPT, "application/json");
     if let Some(body) = &req.body {
         rb = rb

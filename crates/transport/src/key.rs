@@ -14,8 +14,8 @@ pub enum ApiKeyError {
     /// The id or the secret is empty.
     #[error("API key has an empty {0}: expected KEY_ID:KEY_SECRET")]
     Empty(&'static str),
-    /// The key holds whitespace or control characters (often a pasted newline).
-    #[error("API key contains whitespace or control characters")]
+    /// The key holds whitespace, control or non-ASCII characters (often a pasted newline).
+    #[error("API key contains whitespace, control or non-ASCII characters")]
     BadCharacters,
 }
 
@@ -29,7 +29,8 @@ pub enum ApiKeyError {
 /// ```
 #[derive(Clone, PartialEq, Eq)]
 pub struct ApiKey {
-    header: String,
+    /// `Bearer key_id:key_secret`, marked sensitive so the HTTP stack never logs it.
+    header: reqwest::header::HeaderValue,
 }
 
 impl ApiKey {
@@ -49,13 +50,14 @@ impl ApiKey {
         if secret.is_empty() {
             return Err(ApiKeyError::Empty("secret"));
         }
-        Ok(Self {
-            header: format!("Bearer {raw}"),
-        })
+        let mut header = reqwest::header::HeaderValue::from_str(&format!("Bearer {raw}"))
+            .map_err(|_| ApiKeyError::BadCharacters)?;
+        header.set_sensitive(true);
+        Ok(Self { header })
     }
 
     /// The `Authorization` header value.
-    pub(crate) fn header_value(&self) -> &str {
+    pub(crate) fn header_value(&self) -> &reqwest::header::HeaderValue {
         &self.header
     }
 }

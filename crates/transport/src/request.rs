@@ -12,7 +12,8 @@ pub(crate) struct Request<'a> {
     pub(crate) route: &'static str,
     /// Endpoint group (breaker, metrics): `agents`, `numbers`, `calls`, `messages`.
     pub(crate) group: &'static str,
-    pub(crate) body: Option<Vec<u8>>,
+    /// JSON body; `Bytes` so each attempt shares it without copying.
+    pub(crate) body: Option<bytes::Bytes>,
     pub(crate) idempotency_key: Option<String>,
     pub(crate) agent_id: Option<&'a str>,
     pub(crate) sender: Option<&'a str>,

@@ -13,8 +13,8 @@ pub use numbers::Numbers;
 use crate::error::Error;
 use crate::validate::InvalidInput;
 
-fn to_body<T: serde::Serialize>(value: &T) -> Result<Vec<u8>, Error> {
-    serde_json::to_vec(value).map_err(|e| {
+fn to_body<T: serde::Serialize>(value: &T) -> Result<bytes::Bytes, Error> {
+    serde_json::to_vec(value).map(bytes::Bytes::from).map_err(|e| {
         Error::InvalidInput(InvalidInput {
             field: "body",
             reason: format!("cannot be serialised as JSON: {e}"),
