@@ -6,8 +6,9 @@
 //! tower's `TpsBudget`, Envoy's retry budgets). The budget keeps time, so it lives in
 //! `redial-limiter`; the policy only asks it.
 
-/// Something that may refuse a retry.
-pub trait RetryBudget {
+/// Something that may refuse a retry. `Send + Sync` because the retry loop holds it across
+/// awaits in futures that callers spawn onto multi-threaded runtimes.
+pub trait RetryBudget: Send + Sync {
     /// Takes `cost` units for one retry; `false` when the budget is spent.
     fn try_withdraw(&self, cost: f64) -> bool;
 }

@@ -246,3 +246,33 @@ mod tests {
         assert!(e.to_string().contains("retry.max_attempts"), "{e}");
     }
 }
+
+#[cfg(test)]
+mod send_tests {
+    use super::*;
+    use crate::model::NewCall;
+
+    fn assert_send<T: Send>(_: &T) {}
+
+    /// Regression: the retry loop held a `&dyn RetryBudget` (not `Sync`) across an await, so
+    /// request futures could not be spawned on a multi-threaded runtime.
+    #[test]
+    fn request_futures_are_send() {
+        let client = Client::builder()
+            .base_url("http://127.0.0.1:9")
+            .api_key(ApiKey::parse("a:b").unwrap())
+            .build()
+            .unwrap();
+        let call = NewCall::new("agent", "+447446466847");
+        assert_send(&client.calls().create(&call));
+        assert_send(&client.calls().wait_until_done("call_1"));
+        assert_send(&client.agents().list());
+        assert_send(&client.messages().send(&crate::model::NewMessage {
+            to: "+447446466847".into(),
+            body: "hi".into(),
+            from_number: None,
+            agent_id: None,
+            idempotency_key: None,
+        }));
+    }
+}
