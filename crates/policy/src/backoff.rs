@@ -86,13 +86,18 @@ impl Backoff {
                 (self.base_secs + (upper - self.base_secs) * sample).min(self.cap_secs)
             }
         };
-        Duration::from_secs_f64(secs.clamp(0.0, self.cap_secs))
+        secs_to_duration(secs.clamp(0.0, self.cap_secs))
     }
 
     /// The largest delay the schedule can produce.
     pub fn cap(&self) -> Duration {
-        Duration::from_secs_f64(self.cap_secs)
+        secs_to_duration(self.cap_secs)
     }
+}
+
+/// Seconds to a `Duration`, saturating at `Duration::MAX` instead of panicking on a huge cap.
+fn secs_to_duration(secs: f64) -> Duration {
+    Duration::try_from_secs_f64(secs).unwrap_or(Duration::MAX)
 }
 
 #[cfg(test)]
@@ -110,6 +115,13 @@ mod tests {
         let dec = Backoff::new(Jitter::Decorrelated, MS(100), 2.0, MS(1_000));
         assert_eq!(dec.delay(2, MS(200), 1.0), MS(600));
         assert_eq!(dec.delay(5, MS(900), 1.0), MS(1_000));
+    }
+
+    #[test]
+    fn a_maximal_cap_does_not_panic() {
+        let b = Backoff::new(Jitter::None, Duration::MAX, 2.0, Duration::MAX);
+        assert_eq!(b.cap(), Duration::MAX);
+        assert_eq!(b.delay(3, Duration::MAX, 0.5), Duration::MAX);
     }
 
     #[test]

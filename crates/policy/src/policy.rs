@@ -64,11 +64,14 @@ impl Policy {
     }
 
     fn compile(config: Config) -> Self {
-        let routes = config
+        let mut routes: Vec<(RoutePattern, RouteConfig)> = config
             .routes
             .iter()
             .filter_map(|(p, r)| RoutePattern::parse(p).ok().map(|p| (p, r.clone())))
             .collect();
+        // The most specific matching pattern wins, whatever the order of the file (a TOML
+        // table has none).
+        routes.sort_by_key(|(p, _)| std::cmp::Reverse(p.specificity()));
         Self {
             classifier: Classifier::new(&config),
             retry_backoff: Backoff::from_config(&config.backoff.retry),
@@ -98,7 +101,7 @@ impl Policy {
     }
 
     /// The attempt, deadline and timeout limits of a request after `[routes]` overrides (the
-    /// first matching pattern wins).
+    /// most specific matching pattern wins).
     pub fn limits(&self, request: &RequestInfo<'_>) -> RequestLimits {
         let mut limits = self.limits;
         if let Some((_, r)) = self
@@ -167,7 +170,7 @@ impl Policy {
             }
             Action::Retry | Action::Throttle | Action::WaitSlot => {}
         }
-        if c.side_effect == SideEffect::MayHaveActed && !self.safe_to_repeat(request) {
+        if c.side_effect == SideEffect::MayHaveActed && !self.may_repeat(request) {
             return Decision::Ambiguous;
         }
         let limits = self.limits(request);
@@ -226,8 +229,9 @@ impl Policy {
         }
     }
 
-    /// Whether repeating the request cannot act twice.
-    fn safe_to_repeat(&self, request: &RequestInfo<'_>) -> bool {
+    /// Whether repeating the request cannot act twice: an idempotent method, or a key the
+    /// server is configured to honour.
+    pub fn may_repeat(&self, request: &RequestInfo<'_>) -> bool {
         request.method.is_idempotent()
             || (request.idempotency_key && self.idempotency == Idempotency::Honoured)
     }

@@ -123,6 +123,23 @@ impl RoutePattern {
         })
     }
 
+    /// How specific the pattern is, for choosing among several that match: a path beats `*`,
+    /// more literal segments beat fewer, a method beats any method. Larger is more specific.
+    pub fn specificity(&self) -> (bool, usize, usize, bool) {
+        let literals = self.segments.as_ref().map_or(0, |segs| {
+            segs.iter()
+                .filter(|s| matches!(s, Segment::Literal(_)))
+                .count()
+        });
+        let len = self.segments.as_ref().map_or(0, Vec::len);
+        (
+            self.segments.is_some(),
+            literals,
+            len,
+            self.method.is_some(),
+        )
+    }
+
     /// Whether a request with this method and concrete path (no query) matches.
     pub fn matches(&self, method: Method, path: &str) -> bool {
         if self.method.is_some_and(|m| m != method) {
@@ -177,6 +194,15 @@ mod tests {
                 .unwrap()
                 .matches(Method::Post, "/v1/calls?x=1")
         );
+    }
+
+    #[test]
+    fn specific_patterns_rank_higher() {
+        let rank = |p: &str| RoutePattern::parse(p).unwrap().specificity();
+        assert!(rank("POST /v1/calls") > rank("POST *"));
+        assert!(rank("POST *") > rank("*"));
+        assert!(rank("GET /v1/calls/status") > rank("GET /v1/calls/{id}"));
+        assert!(rank("GET /v1/calls/{id}") > rank("GET /v1/calls"));
     }
 
     #[test]

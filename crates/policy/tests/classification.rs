@@ -427,3 +427,36 @@ fn decide_for_a_known_code_does_not_allocate_a_scope_for_non_halts() {
     );
     assert_eq!(d, Decision::Fatal { opted_out: false });
 }
+
+/// Regression (review): `[codes.outbound_failed] action = "retry"` bypassed the Twilio table,
+/// so a Twilio 21610 (the recipient sent STOP) became a retry. Opt-outs come before any rule.
+#[test]
+fn twilio_opt_out_is_final_whatever_the_outbound_failed_rule() {
+    let config = Config::from_toml_str("[codes.outbound_failed]\naction = \"retry\"").unwrap();
+    let policy = Policy::new(config).unwrap();
+    let f = Failure::Api(
+        ApiError::from_status(502)
+            .with_code(ErrorCode::OutboundFailed)
+            .with_details(json!({ "twilio_error": 21610 })),
+    );
+    let c = policy.classify(&f, &CALL);
+    assert_eq!((c.action, c.opted_out), (Action::Fatal, true));
+}
+
+/// Regression (review): route overrides were tried in alphabetical order, so `"POST *"` beat
+/// `"POST /v1/calls"` (`*` sorts before `/`). The most specific pattern wins.
+#[test]
+fn the_most_specific_route_wins() {
+    let config = Config::from_toml_str(
+        "[routes.\"POST *\"]\nmax_attempts = 7\n[routes.\"POST /v1/calls\"]\nmax_attempts = 1",
+    )
+    .unwrap();
+    let policy = Policy::new(config).unwrap();
+    assert_eq!(policy.limits(&CALL).max_attempts, 1);
+    assert_eq!(
+        policy
+            .limits(&RequestInfo::new(Method::Post, "/v1/messages"))
+            .max_attempts,
+        7
+    );
+}

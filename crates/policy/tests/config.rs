@@ -41,6 +41,9 @@ fn wrong_types_and_bad_durations_name_the_key_path() {
         e.contains("backoff.throttle.jitter") && e.contains("decorrelated"),
         "{e}"
     );
+    // Regression (review): a tiny adaptive floor overflowed governor's period.
+    let e = err("[pacing.adaptive]\nmin_rate = 1e-25");
+    assert!(e.contains("pacing.adaptive.min_rate"), "{e}");
     let e = err("[[pacing.buckets]]\nname = \"a\"\nrate = -1.0");
     assert!(
         e.contains("pacing.buckets[0].rate") && e.contains("-1"),
@@ -78,6 +81,9 @@ fn recipient_unsubscribed_can_never_be_made_retryable() {
     let e = err("[twilio]\nretry = [21610]\nopted_out = []");
     assert!(e.contains("21610"), "{e}");
     Config::from_toml_str("[codes.recipient_unsubscribed]\naction = \"fatal\"").unwrap();
+    // Regression (review): an empty opted_out list let 21610 fall to `twilio.default`.
+    let e = err("[twilio]\nopted_out = []\ndefault = \"retry\"");
+    assert!(e.contains("twilio.opted_out") && e.contains("21610"), "{e}");
 }
 
 #[test]

@@ -200,7 +200,7 @@ impl ClientBuilder {
 
 fn check_base_url(url: &str) -> Result<String, ClientConfigError> {
     let bad = |reason: &str| ClientConfigError::BaseUrl {
-        url: url.to_owned(),
+        url: redact_userinfo(url),
         reason: reason.to_owned(),
     };
     let parsed = reqwest::Url::parse(url).map_err(|e| bad(&e.to_string()))?;
@@ -210,7 +210,23 @@ fn check_base_url(url: &str) -> Result<String, ClientConfigError> {
     if parsed.query().is_some() || parsed.fragment().is_some() {
         return Err(bad("a base URL has no query or fragment"));
     }
+    if !parsed.username().is_empty() || parsed.password().is_some() {
+        // Credentials in the URL would be sent besides the API key, and printed with the URL.
+        return Err(bad(
+            "a base URL carries no user or password; the API key authenticates",
+        ));
+    }
     Ok(url.trim_end_matches('/').to_owned())
+}
+
+/// The URL with any `user:password@` part masked, for error messages.
+fn redact_userinfo(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme_end), Some(at)) if at > scheme_end => {
+            format!("{}://<redacted>@{}", &url[..scheme_end], &url[at + 1..])
+        }
+        _ => url.to_owned(),
+    }
 }
 
 #[cfg(test)]
@@ -226,6 +242,8 @@ mod tests {
         assert!(check_base_url("ftp://x").is_err());
         assert!(check_base_url("not a url").is_err());
         assert!(check_base_url("http://x/?a=1").is_err());
+        let e = check_base_url("http://user:pw@x/").unwrap_err().to_string();
+        assert!(!e.contains("pw"), "{e}");
     }
 
     #[test]

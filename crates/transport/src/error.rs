@@ -4,12 +4,14 @@ use std::time::Duration;
 
 use redial_policy::{ApiError, ConfigError, ErrorCode, Failure, GiveUpReason, HaltScope};
 
+use redial_limiter::CallSlot;
+
 use crate::key::ApiKeyError;
 use crate::support::SupportReport;
 use crate::validate::InvalidInput;
 
 /// What happened before a request ended: the last failure, attempts and time spent.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct FailureDetail {
     /// The operation, as a route pattern: `"POST /v1/calls"`.
@@ -24,6 +26,9 @@ pub struct FailureDetail {
     pub give_up: Option<GiveUpReason>,
     /// The report for Nixflex support, on a server error or a repeating provider error.
     pub support: Option<SupportReport>,
+    /// An attempt of this (non-idempotent) request may have acted on the server: reconcile
+    /// before repeating it.
+    pub may_have_acted: bool,
 }
 
 impl FailureDetail {
@@ -35,6 +40,7 @@ impl FailureDetail {
             elapsed: Duration::ZERO,
             give_up: None,
             support: None,
+            may_have_acted: false,
         }
     }
 }
@@ -74,14 +80,17 @@ pub enum Error {
         /// The operation.
         operation: &'static str,
     },
-    /// The server may have acted and a retry could act twice, so none was made: reconcile
-    /// (for a call: it may exist).
+    /// The server may have acted and a retry could act twice, so none was made (or a retry
+    /// ended without an answer): reconcile — for a call, it may exist and be live.
     #[error("{operation}: ambiguous, the server may have acted: {}", describe(.detail))]
     Ambiguous {
         /// What happened.
         detail: Box<FailureDetail>,
         /// The operation.
         operation: &'static str,
+        /// For a create-call request, the call slot it held: the call may be live, so keep it
+        /// until the call is reconciled (dropping it frees the slot).
+        slot: Option<CallSlot>,
     },
     /// The request's total deadline passed.
     #[error("{operation}: deadline passed after {} attempts: {}", .detail.attempts, describe(.detail))]
@@ -197,6 +206,20 @@ impl Error {
     /// The support report, when the failure warrants one.
     pub fn support_report(&self) -> Option<&SupportReport> {
         self.detail()?.support.as_ref()
+    }
+
+    /// Whether an attempt may have acted on the server (a call may exist): always true for
+    /// [`Error::Ambiguous`], and possible for [`Error::Halted`] and opt-outs after a retry.
+    pub fn may_have_acted(&self) -> bool {
+        self.detail().is_some_and(|d| d.may_have_acted)
+    }
+
+    /// Takes the call slot an ambiguous create kept (see [`Error::Ambiguous`]).
+    pub fn take_slot(&mut self) -> Option<CallSlot> {
+        match self {
+            Self::Ambiguous { slot, .. } => slot.take(),
+            _ => None,
+        }
     }
 
     /// Whether the recipient opted out and must never be contacted again.

@@ -1,6 +1,12 @@
-//! The retry loop: per attempt, halt-scope check, circuit check, pacing, send with the
-//! per-attempt timeout, parse, `Policy::decide`, then act on the decision. The total deadline,
+//! The retry loop: per attempt, wait for a call slot (creates) and for pacing, then — right
+//! before sending — check the halted scopes, the circuit and the time left; send with the
+//! per-attempt timeout, parse, `Policy::evaluate`, and act on the decision. The total deadline,
 //! the attempt limits and the retry budget bound it.
+//!
+//! Two rules keep a person from being dialled twice: a request that is not safe to repeat is
+//! never sent with less than a full attempt's time left (a timeout mid-send would make it
+//! ambiguous for nothing), and once any attempt of it may have acted, every end but success is
+//! reported [`Error::Ambiguous`].
 
 // A `Failure` (an `ApiError` with its optional fields) is large, but it is the cold path and is
 // handed to the policy at once; boxing it would cost an allocation on every failed attempt.
@@ -8,8 +14,11 @@
 
 use std::time::Duration;
 
-use redial_limiter::CallSlot;
-use redial_policy::{Attempt, Decision, ErrorType, Failure, GiveUpReason, RetryBudget, Unlimited};
+use redial_limiter::{CallSlot, CircuitState};
+use redial_policy::{
+    Action, Attempt, Decision, ErrorCode, ErrorType, Failure, GiveUpReason, RetryBudget,
+    SideEffect, Unlimited,
+};
 use serde::de::DeserializeOwned;
 use tokio::time::{Instant, sleep, timeout_at};
 use tracing::{Instrument, field};
@@ -25,31 +34,26 @@ use crate::support::SupportReport;
 /// Provider errors of one operation from which a support report is assembled.
 const PROVIDER_REPEATS_FOR_REPORT: u32 = 2;
 
-/// How the loop treats the call slot of a create-call request.
-pub(crate) enum Slot<'s> {
-    /// Not a create-call request.
-    None,
-    /// The slot held for this create; on `wait_slot` it is given back and waited for again.
-    Held(&'s mut Option<CallSlot>),
-}
-
 impl Client {
     /// Runs a logical request to its end and decodes the answer.
     pub(crate) async fn execute<T: DeserializeOwned>(
         &self,
         req: &Request<'_>,
-        slot: Slot<'_>,
+        slot: Option<&mut Option<CallSlot>>,
     ) -> Result<T, Error> {
         self.execute_counted(req, slot)
             .await
             .map(|(value, _)| value)
     }
 
-    /// [`Client::execute`], also returning the attempts it took.
+    /// [`Client::execute`], also returning the attempts it took. `slot` is the call slot of a
+    /// create-call request: the loop takes one before sending, gives it back and waits again
+    /// on `wait_slot`, and hands it to the caller with the answer — or inside
+    /// [`Error::Ambiguous`], because the call may be live.
     pub(crate) async fn execute_counted<T: DeserializeOwned>(
         &self,
         req: &Request<'_>,
-        slot: Slot<'_>,
+        mut slot: Option<&mut Option<CallSlot>>,
     ) -> Result<(T, u32), Error> {
         let span = tracing::info_span!(
             "request",
@@ -60,7 +64,13 @@ impl Client {
             attempts = field::Empty,
         );
         let started = clock::now();
-        let result = self.run(req, slot, started).instrument(span.clone()).await;
+        let mut result = self
+            .run(req, slot.as_deref_mut(), started)
+            .instrument(span.clone())
+            .await;
+        if let (Err(Error::Ambiguous { slot: kept, .. }), Some(held)) = (&mut result, slot) {
+            *kept = held.take();
+        }
         let elapsed = clock::now().saturating_duration_since(started);
         let outcome = match &result {
             Ok(_) => "success",
@@ -78,7 +88,7 @@ impl Client {
     async fn run<T: DeserializeOwned>(
         &self,
         req: &Request<'_>,
-        mut slot: Slot<'_>,
+        mut slot: Option<&mut Option<CallSlot>>,
         started: Instant,
     ) -> Result<(T, u32), Error> {
         let inner = &self.inner;
@@ -86,62 +96,46 @@ impl Client {
         let info = req.info();
         let limits = policy.limits(&info);
         let deadline = started + limits.deadline;
+        let repeatable = policy.may_repeat(&info);
+        // Least time left in which a request that is not safe to repeat is still sent.
+        let send_window = limits.attempt_timeout.min(limits.deadline / 2);
         let budget: &dyn RetryBudget = if policy.config().budget.enabled {
             inner.limiter.budget().as_ref()
         } else {
             &Unlimited
         };
         inner.limiter.budget().deposit();
-
-        let mut detail = FailureDetail::new(req.route);
+        let mut end = Ending::new(req, started);
         let mut previous_delay = Duration::ZERO;
-        let mut provider_errors = 0u32;
-        let finish = |detail: &mut FailureDetail| {
-            detail.elapsed = clock::now().saturating_duration_since(started);
-        };
 
         loop {
-            if let Some(scope) = inner.halts.check(&info) {
-                finish(&mut detail);
-                return Err(Error::Halted {
-                    scope,
-                    detail: Box::new(detail),
-                    operation: req.route,
-                });
-            }
-            if let Err(open) = inner.limiter.breakers().try_acquire(req.group) {
-                finish(&mut detail);
-                return Err(Error::CircuitOpen {
-                    group: open.group,
-                    retry_in: open.retry_in,
-                    detail: Box::new(detail),
-                    operation: req.route,
-                });
-            }
-            if let Slot::Held(held) = &mut slot
+            // Fail fast before queueing: a halted scope or an open circuit.
+            self.gate(req, &info, false).map_err(|e| end.fail(e))?;
+            if let Some(held) = slot.as_deref_mut()
                 && held.is_none()
             {
-                match timeout_at(deadline, inner.limiter.slots().acquire()).await {
-                    Ok(s) => **held = Some(s),
-                    Err(_) => return Err(deadline_passed(detail, started, req)),
-                }
+                *held = Some(
+                    timeout_at(deadline, inner.limiter.slots().acquire())
+                        .await
+                        .map_err(|_| end.deadline())?,
+                );
             }
-            if timeout_at(
+            timeout_at(
                 deadline,
                 inner.limiter.pacer().acquire(req.method, &req.path),
             )
             .await
-            .is_err()
-            {
-                return Err(deadline_passed(detail, started, req));
+            .map_err(|_| end.deadline())?;
+            // The waits may have been long: look again right before sending, and take the
+            // breaker's permit only now, so a probe is not spent waiting in a queue.
+            self.gate(req, &info, true).map_err(|e| end.fail(e))?;
+            let left = deadline.saturating_duration_since(clock::now());
+            if left.is_zero() || (!repeatable && left < send_window) {
+                return Err(end.deadline());
             }
-            let now = clock::now();
-            if now >= deadline {
-                return Err(deadline_passed(detail, started, req));
-            }
-            let attempt_timeout = limits.attempt_timeout.min(deadline - now);
-            detail.attempts += 1;
-            let n = detail.attempts;
+            let attempt_timeout = limits.attempt_timeout.min(left);
+            end.detail.attempts += 1;
+            let n = end.detail.attempts;
             let attempt_span = tracing::debug_span!(
                 "attempt",
                 n,
@@ -175,109 +169,207 @@ impl Client {
             let decision = eval.decision;
             record_attempt(&attempt_span, &failure, &decision);
             m::failed_attempt(req.group, &failure, &eval.classification, &decision);
-            if eval.classification.action == redial_policy::Action::Retry {
+            if eval.classification.action == Action::Retry {
                 inner.limiter.breakers().on_failure(req.group);
             } else {
                 inner.limiter.breakers().on_success(req.group);
             }
-            if let Some(e) = failure.api()
-                && e.error_type == Some(ErrorType::Provider)
+            if eval.classification.side_effect == SideEffect::MayHaveActed
+                && !req.method.is_idempotent()
             {
-                provider_errors += 1;
+                end.detail.may_have_acted = true;
             }
-            detail.last = Some(failure);
+            let is_slot_limit = failure.api().and_then(|e| e.code.as_ref())
+                == Some(&ErrorCode::ConcurrentCallLimit);
+            if let Some(held) = slot.as_deref_mut()
+                && is_slot_limit
+            {
+                // Give our slot back first: the limit shrinks to the calls still live.
+                held.take();
+                inner.limiter.slots().on_limit_hit();
+            }
+            end.record(failure);
 
-            match decision {
-                Decision::Retry { after } => {
-                    wait(after, deadline)
-                        .await
-                        .map_err(|()| deadline_passed_ref(&mut detail, started, req))?;
-                    previous_delay = after;
-                }
+            let after = match decision {
+                Decision::Retry { after } | Decision::WaitSlot { after } => after,
                 Decision::Throttle { after, retry_after } => {
                     inner
                         .limiter
                         .pacer()
                         .on_throttle(req.method, &req.path, retry_after);
-                    wait(after, deadline)
-                        .await
-                        .map_err(|()| deadline_passed_ref(&mut detail, started, req))?;
-                    previous_delay = after;
+                    after
                 }
-                Decision::WaitSlot { after } => {
-                    if let Slot::Held(held) = &mut slot {
-                        // Give our slot back first: the limit shrinks to the calls still live.
-                        held.take();
-                    }
-                    inner.limiter.slots().on_limit_hit();
-                    wait(after, deadline)
-                        .await
-                        .map_err(|()| deadline_passed_ref(&mut detail, started, req))?;
-                    previous_delay = after;
-                }
-                Decision::Fatal { opted_out } => {
-                    finish(&mut detail);
-                    attach_support(&mut detail, req, provider_errors);
+                // An opt-out is final and must reach the caller as one, even if an earlier
+                // attempt may have acted (`detail.may_have_acted` says so).
+                Decision::Fatal { opted_out: true } => {
                     return Err(Error::Fatal {
-                        opted_out,
-                        detail: Box::new(detail),
+                        opted_out: true,
+                        detail: end.take_detail(),
                         operation: req.route,
                     });
+                }
+                Decision::Fatal { opted_out } => {
+                    return Err(end.finish(|detail, operation| Error::Fatal {
+                        opted_out,
+                        detail,
+                        operation,
+                    }));
                 }
                 Decision::Halt { scope } => {
                     if inner.halts.halt(scope.clone()) {
+                        m::halted(&scope);
                         tracing::warn!(scope = %scope, "halting scope: later requests in it fail fast");
                     }
-                    finish(&mut detail);
-                    return Err(Error::Halted {
+                    return Err(end.fail(Error::Halted {
                         scope,
-                        detail: Box::new(detail),
+                        detail: Box::default(),
                         operation: req.route,
-                    });
+                    }));
                 }
-                Decision::Ambiguous => {
-                    finish(&mut detail);
-                    attach_support(&mut detail, req, provider_errors);
-                    return Err(Error::Ambiguous {
-                        detail: Box::new(detail),
-                        operation: req.route,
-                    });
-                }
+                Decision::Ambiguous => return Err(end.ambiguous()),
                 Decision::GiveUp { reason } => {
-                    finish(&mut detail);
-                    attach_support(&mut detail, req, provider_errors);
-                    let budget_refused = reason == GiveUpReason::BudgetExhausted;
-                    let deadline_hit = reason == GiveUpReason::DeadlineExceeded;
-                    detail.give_up = Some(reason);
-                    let detail = Box::new(detail);
-                    return Err(if budget_refused {
-                        Error::BudgetExhausted {
-                            detail,
-                            operation: req.route,
+                    let kind = reason.clone();
+                    end.detail.give_up = Some(reason);
+                    return Err(end.finish(|detail, operation| match kind {
+                        GiveUpReason::BudgetExhausted => {
+                            Error::BudgetExhausted { detail, operation }
                         }
-                    } else if deadline_hit {
-                        Error::Timeout {
-                            detail,
-                            operation: req.route,
-                        }
-                    } else {
-                        Error::Exhausted {
-                            detail,
-                            operation: req.route,
-                        }
-                    });
+                        GiveUpReason::DeadlineExceeded => Error::Timeout { detail, operation },
+                        _ => Error::Exhausted { detail, operation },
+                    }));
                 }
                 other => {
                     // A decision this version does not know: stop safely rather than guess.
                     tracing::error!(decision = other.as_str(), "unknown decision; giving up");
-                    finish(&mut detail);
-                    return Err(Error::Exhausted {
-                        detail: Box::new(detail),
-                        operation: req.route,
-                    });
+                    return Err(
+                        end.finish(|detail, operation| Error::Exhausted { detail, operation })
+                    );
                 }
+            };
+            if clock::now() + after >= deadline {
+                return Err(end.deadline());
+            }
+            sleep(after).await;
+            previous_delay = after;
+        }
+    }
+
+    /// Refuses a request whose scope is halted or whose circuit is open. With `permit`, takes
+    /// the breaker's permit (a half-open probe); without, only looks.
+    fn gate(
+        &self,
+        req: &Request<'_>,
+        info: &redial_policy::RequestInfo<'_>,
+        permit: bool,
+    ) -> Result<(), Error> {
+        let inner = &self.inner;
+        if let Some(scope) = inner.halts.check(info) {
+            return Err(Error::Halted {
+                scope,
+                detail: Box::default(),
+                operation: req.route,
+            });
+        }
+        let breakers = inner.limiter.breakers();
+        let open = if permit {
+            breakers
+                .try_acquire(req.group)
+                .err()
+                .map(|o| (o.group, o.retry_in))
+        } else {
+            match breakers.state(req.group) {
+                CircuitState::Open { until } => {
+                    let retry_in = until.saturating_duration_since(clock::now());
+                    (!retry_in.is_zero()).then(|| (req.group.to_owned(), retry_in))
+                }
+                _ => None,
+            }
+        };
+        match open {
+            Some((group, retry_in)) => Err(Error::CircuitOpen {
+                group,
+                retry_in,
+                detail: Box::default(),
+                operation: req.route,
+            }),
+            None => Ok(()),
+        }
+    }
+}
+
+/// What the loop knows about how the request is going, to build its final error.
+struct Ending<'r, 'a> {
+    req: &'r Request<'a>,
+    started: Instant,
+    detail: FailureDetail,
+    provider_errors: u32,
+}
+
+impl<'r, 'a> Ending<'r, 'a> {
+    fn new(req: &'r Request<'a>, started: Instant) -> Self {
+        Self {
+            req,
+            started,
+            detail: FailureDetail::new(req.route),
+            provider_errors: 0,
+        }
+    }
+
+    fn record(&mut self, failure: Failure) {
+        if let Some(e) = failure.api()
+            && e.error_type == Some(ErrorType::Provider)
+        {
+            self.provider_errors += 1;
+        }
+        self.detail.last = Some(failure);
+    }
+
+    fn take_detail(&mut self) -> Box<FailureDetail> {
+        let mut detail = std::mem::replace(&mut self.detail, FailureDetail::new(self.req.route));
+        detail.elapsed = clock::now().saturating_duration_since(self.started);
+        attach_support(&mut detail, self.req, self.provider_errors);
+        Box::new(detail)
+    }
+
+    /// Ends the request with `make`'s error — or [`Error::Ambiguous`] when an earlier attempt
+    /// may have acted: the caller must reconcile, whatever the last attempt said.
+    fn finish(&mut self, make: impl FnOnce(Box<FailureDetail>, &'static str) -> Error) -> Error {
+        if self.detail.may_have_acted {
+            return self.ambiguous();
+        }
+        make(self.take_detail(), self.req.route)
+    }
+
+    /// Ends the request as ambiguous: the server may have acted and repeating was unsafe.
+    fn ambiguous(&mut self) -> Error {
+        self.detail.may_have_acted = true;
+        Error::Ambiguous {
+            detail: self.take_detail(),
+            operation: self.req.route,
+            slot: None,
+        }
+    }
+
+    /// Ends the request with an error from a gate (halt, circuit), keeping what happened.
+    fn fail(&mut self, mut error: Error) -> Error {
+        let detail = self.take_detail();
+        match &mut error {
+            // A halt stops the scope even if an earlier attempt may have acted; the flag in
+            // the detail tells the caller to reconcile.
+            Error::Halted { detail: d, .. } => *d = detail,
+            Error::CircuitOpen { detail: d, .. } if !detail.may_have_acted => *d = detail,
+            _ => {
+                self.detail = *detail;
+                return self.ambiguous();
             }
         }
+        error
+    }
+
+    /// Ends the request because its deadline passed.
+    fn deadline(&mut self) -> Error {
+        self.detail.give_up = Some(GiveUpReason::DeadlineExceeded);
+        self.finish(|detail, operation| Error::Timeout { detail, operation })
     }
 }
 
@@ -294,32 +386,6 @@ fn decode<T: DeserializeOwned>(answer: &Answer) -> Result<T, Failure> {
             format!("HTTP {} body is not the expected JSON: {e}", answer.status),
         ))
     })
-}
-
-/// Sleeps `after`, unless that would pass the deadline.
-async fn wait(after: Duration, deadline: Instant) -> Result<(), ()> {
-    if clock::now() + after >= deadline {
-        return Err(());
-    }
-    sleep(after).await;
-    Ok(())
-}
-
-fn deadline_passed(mut detail: FailureDetail, started: Instant, req: &Request<'_>) -> Error {
-    detail.elapsed = clock::now().saturating_duration_since(started);
-    detail.give_up = Some(GiveUpReason::DeadlineExceeded);
-    Error::Timeout {
-        detail: Box::new(detail),
-        operation: req.route,
-    }
-}
-
-fn deadline_passed_ref(detail: &mut FailureDetail, started: Instant, req: &Request<'_>) -> Error {
-    deadline_passed(
-        std::mem::replace(detail, FailureDetail::new(req.route)),
-        started,
-        req,
-    )
 }
 
 fn record_attempt(span: &tracing::Span, failure: &Failure, decision: &Decision) {
@@ -354,11 +420,7 @@ fn attach_support(detail: &mut FailureDetail, req: &Request<'_>, provider_errors
     let repeats = if provider { provider_errors } else { 1 };
     let mut report = SupportReport::new(
         e,
-        &format!(
-            "{} {}",
-            req.method,
-            req.route.split_once(' ').map_or(req.route, |(_, p)| p)
-        ),
+        req.route,
         detail.attempts,
         repeats,
         clock::wall_rfc3339(),

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use metrics::{counter, histogram};
 use redial_policy::catalog::{MetricDef, MetricKind};
-use redial_policy::{Classification, Decision, ErrorCode, ErrorType, Failure};
+use redial_policy::{Classification, Decision, ErrorCode, ErrorType, Failure, HaltScope};
 
 /// Logical requests by endpoint group, route pattern and outcome.
 pub const REQUESTS: &str = "redial_requests_total";
@@ -125,9 +125,11 @@ pub(crate) fn failed_attempt(
         histogram!(BACKOFF_DELAY, "group" => group, "decision" => decision.as_str())
             .record(delay.as_secs_f64());
     }
-    if let Decision::Halt { scope } = decision {
-        counter!(HALTS, "scope" => scope.kind()).increment(1);
-    }
+}
+
+/// Records a scope newly halted.
+pub(crate) fn halted(scope: &HaltScope) {
+    counter!(HALTS, "scope" => scope.kind()).increment(1);
 }
 
 /// Records a successful attempt.

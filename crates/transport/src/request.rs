@@ -2,8 +2,8 @@
 
 use redial_policy::{Method, RequestInfo};
 
-/// One logical request: everything each attempt needs, built once.
-#[derive(Debug)]
+/// One logical request: everything each attempt needs, built once. Its `Debug` leaves the
+/// body out: a number import's body carries the Twilio auth token.
 pub(crate) struct Request<'a> {
     pub(crate) method: Method,
     /// Concrete path with query, e.g. `/v1/calls/call_1`.
@@ -19,6 +19,17 @@ pub(crate) struct Request<'a> {
     pub(crate) sender: Option<&'a str>,
     /// The call this request concerns, for support reports.
     pub(crate) call_id: Option<&'a str>,
+}
+
+impl std::fmt::Debug for Request<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Request")
+            .field("method", &self.method)
+            .field("route", &self.route)
+            .field("group", &self.group)
+            .field("body_bytes", &self.body.as_ref().map(bytes::Bytes::len))
+            .finish_non_exhaustive()
+    }
 }
 
 impl<'a> Request<'a> {

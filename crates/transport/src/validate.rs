@@ -123,8 +123,13 @@ pub fn prompt(prompt: &str) -> Result<(), InvalidInput> {
 /// # Errors
 /// [`InvalidInput`] with an `invalid_request`-like code.
 pub fn path_id(field: &'static str, id: &str) -> Result<(), InvalidInput> {
-    let ok = !id.is_empty()
-        && id.len() <= 200
+    // The first character is alphanumeric (or `+` for a number) so that `.` and `..` can never
+    // become path segments that URL parsing resolves away.
+    let ok = id.len() <= 200
+        && id
+            .bytes()
+            .next()
+            .is_some_and(|b| b.is_ascii_alphanumeric() || b == b'+')
         && id
             .bytes()
             .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.' | b'+'));
@@ -133,7 +138,7 @@ pub fn path_id(field: &'static str, id: &str) -> Result<(), InvalidInput> {
     } else {
         Err(InvalidInput::new(
             field,
-            "must be 1 to 200 characters of letters, digits, '_', '-', '.', '+'",
+            "must be 1 to 200 characters of letters, digits, '_', '-', '.', '+', starting with a letter, a digit or '+'",
             ErrorCode::from_name("invalid_request"),
         ))
     }
@@ -182,5 +187,11 @@ mod tests {
         );
         assert!(path_id("id", "call_123").is_ok());
         assert!(path_id("id", "../x").is_err());
+        assert!(
+            path_id("id", ".").is_err(),
+            "would resolve to the parent path"
+        );
+        assert!(path_id("id", "..").is_err());
+        assert!(path_id("id", "").is_err());
     }
 }

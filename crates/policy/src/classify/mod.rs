@@ -6,7 +6,9 @@ pub(crate) mod defaults;
 use std::collections::HashMap;
 
 use crate::action::{Action, Classification, HaltScope, MatchedBy, SideEffect};
-use crate::config::{ActionName, Config, RuleConfig, ScopeName, TwilioConfig};
+use crate::config::{
+    ActionName, Config, RuleConfig, ScopeName, TWILIO_OPTED_OUT_CODES, TwilioConfig,
+};
 use crate::error::{ApiError, ErrorCode, ErrorType, Failure, TransportError, TransportKind};
 use crate::request::RequestInfo;
 use defaults::{Rule, code_rule, status_rule, type_rule};
@@ -97,7 +99,11 @@ impl Classifier {
     fn classify_api(&self, e: &ApiError, request: &RequestInfo<'_>) -> Classification {
         let unknown_code = e.code.as_ref().is_some_and(ErrorCode::is_unknown);
         let unknown_type = e.error_type.as_ref().is_some_and(ErrorType::is_unknown);
-        let mut opted_out = e.code == Some(ErrorCode::RecipientUnsubscribed);
+        // Compliance first, before any configurable rule: the recipient sent STOP.
+        let mut opted_out = e.code == Some(ErrorCode::RecipientUnsubscribed)
+            || (e.code == Some(ErrorCode::OutboundFailed)
+                && e.twilio_error()
+                    .is_some_and(|t| TWILIO_OPTED_OUT_CODES.contains(&t)));
         let (rule, matched_by) =
             if e.code == Some(ErrorCode::OutboundFailed) && !self.outbound_failed_overridden {
                 let ceiling = self

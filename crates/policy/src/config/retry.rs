@@ -228,6 +228,10 @@ pub struct PollingConfig {
     pub max: Duration,
     /// Growth of the wait per poll (>= 1).
     pub multiplier: f64,
+    /// Longest `wait_until_done` polls one call before it gives up with a timeout (a call
+    /// that never reaches a terminal status must not be polled forever).
+    #[serde(with = "humantime_serde")]
+    pub max_wait: Duration,
 }
 
 impl Default for PollingConfig {
@@ -236,6 +240,7 @@ impl Default for PollingConfig {
             initial: Duration::from_secs(1),
             max: Duration::from_secs(5),
             multiplier: 1.5,
+            max_wait: Duration::from_secs(60 * 60),
         }
     }
 }

@@ -78,6 +78,7 @@ pub(super) fn validate(config: &Config) -> Result<(), ConfigError> {
         );
     }
     v.at_least_one("polling.multiplier", p.multiplier);
+    v.duration("polling.max_wait", p.max_wait);
     v.finish()
 }
 
@@ -224,6 +225,13 @@ impl Validator {
             }
         }
         for code in crate::config::TWILIO_OPTED_OUT_CODES {
+            if !t.opted_out.contains(&code) {
+                self.problem(
+                    "twilio.opted_out",
+                    format!("{:?}", t.opted_out),
+                    "must contain 21610: a recipient who sent STOP is always opted out",
+                );
+            }
             if t.retry.contains(&code) {
                 self.problem(
                     "twilio.retry",
@@ -287,7 +295,13 @@ impl Validator {
             1.0,
             "a number between 0.01 and 1",
         );
-        self.positive("pacing.adaptive.min_rate", a.min_rate);
+        self.range_f64(
+            "pacing.adaptive.min_rate",
+            a.min_rate,
+            0.001,
+            1_000_000.0,
+            "requests per second, from 0.001 to 1000000",
+        );
 
         let s = &config.slots;
         self.range_u32(

@@ -4,7 +4,6 @@ use redial_policy::Method;
 
 use crate::client::Client;
 use crate::error::Error;
-use crate::exec::Slot;
 use crate::model::{Agent, List, NewAgent};
 use crate::request::Request;
 use crate::validate;
@@ -26,7 +25,7 @@ impl<'c> Agents<'c> {
     /// [`Error`] when the request does not succeed.
     pub async fn list(&self) -> Result<Vec<Agent>, Error> {
         let req = Request::new(Method::Get, "/v1/agents".into(), "GET /v1/agents", "agents");
-        let list: List<Agent> = self.client.execute(&req, Slot::None).await?;
+        let list: List<Agent> = self.client.execute(&req, None).await?;
         Ok(list.data)
     }
 
@@ -43,7 +42,7 @@ impl<'c> Agents<'c> {
             "agents",
         );
         req.agent_id = Some(id);
-        self.client.execute(&req, Slot::None).await
+        self.client.execute(&req, None).await
     }
 
     /// `POST /v1/agents`.
@@ -60,6 +59,6 @@ impl<'c> Agents<'c> {
         );
         req.body = Some(super::to_body(agent)?);
         req.idempotency_key = Some(super::idempotency_key(None));
-        self.client.execute(&req, Slot::None).await
+        self.client.execute(&req, None).await
     }
 }

@@ -3,14 +3,18 @@
 use std::time::Duration;
 
 use redial_limiter::CallSlot;
-use redial_policy::Method;
+use redial_policy::{GiveUpReason, Method};
 
 use crate::client::Client;
-use crate::error::Error;
-use crate::exec::Slot;
+use crate::clock;
+use crate::error::{Error, FailureDetail};
 use crate::model::{Call, List, NewCall};
 use crate::request::Request;
 use crate::validate;
+
+/// Endpoint group of call reads (status polls, lists). Apart from `calls` (creates) so that a
+/// circuit opened by failing creates does not stop the polls that tell when live calls end.
+const STATUS_GROUP: &str = "call_status";
 
 /// Call endpoints.
 #[derive(Debug)]
@@ -55,10 +59,8 @@ impl<'c> Calls<'c> {
         req.agent_id = Some(&call.agent_id);
         req.sender = call.from_number.as_deref();
         let mut slot: Option<CallSlot> = None;
-        let (created, attempts): (Call, u32) = self
-            .client
-            .execute_counted(&req, Slot::Held(&mut slot))
-            .await?;
+        let (created, attempts): (Call, u32) =
+            self.client.execute_counted(&req, Some(&mut slot)).await?;
         self.client.inner.limiter.slots().on_created();
         let slot = match slot {
             Some(slot) => slot,
@@ -86,7 +88,7 @@ impl<'c> Calls<'c> {
             "calls",
         );
         req.call_id = Some(id);
-        self.client.execute(&req, Slot::None).await
+        self.client.execute(&req, None).await
     }
 
     /// `GET /v1/calls`.
@@ -94,8 +96,13 @@ impl<'c> Calls<'c> {
     /// # Errors
     /// [`Error`] when the request does not succeed.
     pub async fn list(&self) -> Result<Vec<Call>, Error> {
-        let req = Request::new(Method::Get, "/v1/calls".into(), "GET /v1/calls", "calls");
-        let list: List<Call> = self.client.execute(&req, Slot::None).await?;
+        let req = Request::new(
+            Method::Get,
+            "/v1/calls".into(),
+            "GET /v1/calls",
+            STATUS_GROUP,
+        );
+        let list: List<Call> = self.client.execute(&req, None).await?;
         Ok(list.data)
     }
 
@@ -103,13 +110,28 @@ impl<'c> Calls<'c> {
     /// from `initial` to `max`): every poll counts against the account's rate.
     ///
     /// # Errors
-    /// The first poll that fails (after its own retries).
+    /// The first poll that fails (after its own retries), or [`Error::Timeout`] when the call
+    /// is still not terminal after `polling.max_wait` (the call may still be live: keep its
+    /// slot until you know).
     pub async fn wait_until_done(&self, id: &str) -> Result<Call, Error> {
         let polling = self.client.policy().config().polling.clone();
+        let started = clock::now();
         let mut delay = polling.initial;
+        let mut polls = 0;
         loop {
+            if clock::now().saturating_duration_since(started) + delay > polling.max_wait {
+                let mut detail = FailureDetail::new("GET /v1/calls/{id}");
+                detail.attempts = polls;
+                detail.elapsed = clock::now().saturating_duration_since(started);
+                detail.give_up = Some(GiveUpReason::DeadlineExceeded);
+                return Err(Error::Timeout {
+                    detail: Box::new(detail),
+                    operation: "GET /v1/calls/{id}",
+                });
+            }
             tokio::time::sleep(delay).await;
             let call = self.get(id).await?;
+            polls += 1;
             if call.status.is_terminal() {
                 return Ok(call);
             }

@@ -4,7 +4,6 @@ use redial_policy::Method;
 
 use crate::client::Client;
 use crate::error::Error;
-use crate::exec::Slot;
 use crate::model::{Message, NewMessage};
 use crate::request::Request;
 use crate::validate;
@@ -41,6 +40,6 @@ impl<'c> Messages<'c> {
         req.idempotency_key = Some(super::idempotency_key(message.idempotency_key.as_ref()));
         req.agent_id = message.agent_id.as_deref();
         req.sender = message.from_number.as_deref();
-        self.client.execute(&req, Slot::None).await
+        self.client.execute(&req, None).await
     }
 }

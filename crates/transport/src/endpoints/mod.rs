@@ -14,13 +14,15 @@ use crate::error::Error;
 use crate::validate::InvalidInput;
 
 fn to_body<T: serde::Serialize>(value: &T) -> Result<bytes::Bytes, Error> {
-    serde_json::to_vec(value).map(bytes::Bytes::from).map_err(|e| {
-        Error::InvalidInput(InvalidInput {
-            field: "body",
-            reason: format!("cannot be serialised as JSON: {e}"),
-            code: redial_policy::ErrorCode::from_name("invalid_request"),
+    serde_json::to_vec(value)
+        .map(bytes::Bytes::from)
+        .map_err(|e| {
+            Error::InvalidInput(InvalidInput {
+                field: "body",
+                reason: format!("cannot be serialised as JSON: {e}"),
+                code: redial_policy::ErrorCode::from_name("invalid_request"),
+            })
         })
-    })
 }
 
 fn idempotency_key(given: Option<&String>) -> String {

@@ -5,7 +5,6 @@ use serde::de::IgnoredAny;
 
 use crate::client::Client;
 use crate::error::Error;
-use crate::exec::Slot;
 use crate::model::{NumberImport, PhoneNumber};
 use crate::request::Request;
 use crate::validate;
@@ -39,7 +38,7 @@ impl<'c> Numbers<'c> {
         req.idempotency_key = Some(super::idempotency_key(None));
         req.agent_id = Some(&import.agent_id);
         req.sender = Some(&import.twilio_account_sid);
-        self.client.execute(&req, Slot::None).await
+        self.client.execute(&req, None).await
     }
 
     /// `DELETE /v1/phone-numbers/{phone_number}`.
@@ -54,7 +53,7 @@ impl<'c> Numbers<'c> {
             "DELETE /v1/phone-numbers/{phone_number}",
             "numbers",
         );
-        let _: IgnoredAny = self.client.execute(&req, Slot::None).await?;
+        let _: IgnoredAny = self.client.execute(&req, None).await?;
         Ok(())
     }
 }

@@ -1,0 +1,135 @@
+//! Regressions from the review of the retry loop: once a create may have acted it is never
+//! reported as anything but ambiguous; an ambiguous create keeps its call slot; requests
+//! queued behind a halt are not sent; a create is not sent without time to finish.
+
+mod common;
+
+use std::time::Duration;
+
+use common::{AGENT, client, config, honoured, requests, sim};
+use redial::sim::{FaultKind, Scenario, ScheduledFault};
+use redial::transport::{Error, NewCall};
+
+fn window(start_ms: u64, end_ms: u64, kind: FaultKind) -> ScheduledFault {
+    ScheduledFault {
+        start: Duration::from_millis(start_ms),
+        end: Duration::from_millis(end_ms),
+        kind,
+        rate: 1.0,
+        routes: vec!["POST /v1/calls".into()],
+    }
+}
+
+/// Review finding 2: attempt 1 created the call and lost the answer; the retries then met
+/// server errors until the attempts ran out. That used to end `Exhausted` ("failed"), inviting
+/// a redial of someone who may be on the phone.
+#[tokio::test(start_paused = true)]
+async fn a_create_that_may_have_acted_stays_ambiguous_whatever_follows() {
+    let mut s = Scenario::default();
+    s.faults.scheduled = vec![
+        window(0, 1, FaultKind::ResetAfter),
+        window(1, 3_600_000, FaultKind::ServerError),
+    ];
+    let sim = sim(s).await;
+    let mut c = honoured(config());
+    c.backoff.retry.base = Duration::from_millis(50);
+    let client = client(&sim, c);
+    let mut call = NewCall::new(AGENT, "+442000000101");
+    call.idempotency_key = Some("k-101".into());
+    let err = client.calls().create(&call).await.unwrap_err();
+    assert!(matches!(err, Error::Ambiguous { .. }), "{err}");
+    assert!(err.may_have_acted());
+    assert_eq!(err.attempts(), 5, "retried under the honoured key");
+    assert_eq!(sim.stats().calls_created, 1);
+}
+
+/// Review finding 3: an ambiguous create used to drop its slot although the call may be live.
+#[tokio::test(start_paused = true)]
+async fn an_ambiguous_create_hands_its_slot_to_the_caller() {
+    let mut s = Scenario::default();
+    s.faults.reset_after = 1.0;
+    s.faults.routes = vec!["POST /v1/calls".into()];
+    let sim = sim(s).await;
+    let client = client(&sim, config());
+    let mut err = client
+        .calls()
+        .create(&NewCall::new(AGENT, "+442000000102"))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::Ambiguous { .. }), "{err}");
+    assert_eq!(
+        client.limiter().slots().held(),
+        1,
+        "the call may be live: its slot is still held"
+    );
+    let slot = err.take_slot().expect("the slot travels with the error");
+    drop(slot);
+    assert_eq!(client.limiter().slots().held(), 0);
+}
+
+/// Review finding 5: creates queued for a slot when their agent's scope was halted were still
+/// each sent once when their turn came.
+#[tokio::test(start_paused = true)]
+async fn requests_queued_behind_a_halt_are_not_sent() {
+    let sim = sim(Scenario::default()).await;
+    let mut c = config();
+    c.slots.max_concurrent_calls = 1;
+    let client = client(&sim, c);
+    let jobs = (0..10).map(|i| {
+        let client = client.clone();
+        async move {
+            client
+                .calls()
+                .create(&NewCall::new("agent_nophone", format!("+4420000002{i:02}")))
+                .await
+        }
+    });
+    let results = futures::future::join_all(jobs).await;
+    assert!(
+        results
+            .iter()
+            .all(|r| matches!(r, Err(Error::Halted { .. })))
+    );
+    assert_eq!(
+        requests(&sim, "POST /v1/calls"),
+        1,
+        "only the first was sent"
+    );
+    assert_eq!(client.limiter().slots().held(), 0);
+}
+
+/// Review finding 1: a create that got its slot just before its deadline was sent with a few
+/// milliseconds to live, timed out mid-send and became ambiguous for nothing.
+#[tokio::test(start_paused = true)]
+async fn a_create_is_not_sent_without_time_to_finish() {
+    let mut s = Scenario::default();
+    s.calls.duration_min = Duration::from_secs(30);
+    s.calls.duration_max = Duration::from_secs(30);
+    s.faults.latency = Duration::from_millis(300);
+    let sim = sim(s).await;
+    let mut c = config();
+    c.slots.max_concurrent_calls = 1;
+    c.retry.deadline = Duration::from_secs(10);
+    c.retry.attempt_timeout = Duration::from_secs(2);
+    let client = client(&sim, c);
+    let first = client
+        .calls()
+        .create(&NewCall::new(AGENT, "+442000000301"))
+        .await
+        .unwrap();
+    // The only slot is held; release it 8.5 s from now: 1.5 s before the next create's
+    // deadline, less than one attempt timeout.
+    let holder = tokio::spawn(async move {
+        tokio::time::sleep(Duration::from_millis(8_500)).await;
+        drop(first);
+    });
+    let err = client
+        .calls()
+        .create(&NewCall::new(AGENT, "+442000000302"))
+        .await
+        .unwrap_err();
+    holder.await.unwrap();
+    assert!(matches!(err, Error::Timeout { .. }), "{err}");
+    assert_eq!(err.attempts(), 0, "not sent, so certainly not placed");
+    assert_eq!(sim.stats().calls_created, 1);
+}
