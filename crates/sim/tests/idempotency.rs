@@ -40,7 +40,11 @@ async fn refusals_are_not_replayed() {
     let b = try_post(&sim, "/v1/calls", call_to("+14155556001"), Some("retry-me"))
         .await
         .unwrap();
-    assert_eq!(b.status(), 201, "the refused request created nothing, so the key is free");
+    assert_eq!(
+        b.status(),
+        201,
+        "the refused request created nothing, so the key is free"
+    );
     assert!(b.headers().get("idempotent-replayed").is_none());
     assert_eq!(sim.stats().calls_created, 1);
 }

@@ -149,7 +149,9 @@ impl ClientBuilder {
     }
 
     /// A limiter to share, e.g. a fleet backend; default: an in-process limiter built from
-    /// the config.
+    /// the config. A given limiter keeps its own `[pacing]`, `[slots]`, `[breaker]` and
+    /// `[budget]` settings: the client's config sections for those are then not applied
+    /// (except `budget.enabled`, read per request) until [`Client::apply_config`].
     pub fn limiter(mut self, limiter: Limiter) -> Self {
         self.limiter = Some(limiter);
         self
