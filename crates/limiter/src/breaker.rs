@@ -216,6 +216,24 @@ impl Breakers {
         self.try_acquire_at(group, clock::now())
     }
 
+    /// Looks without taking a permit: refuses only while the circuit is open (counted as a
+    /// rejection). Lets a caller fail fast before it queues for pacing or a call slot, and
+    /// take the permit with [`try_acquire`](Self::try_acquire) right before sending.
+    ///
+    /// # Errors
+    /// [`CircuitOpen`] while the circuit is open.
+    pub fn check(&self, group: &str) -> Result<(), CircuitOpen> {
+        let now = clock::now();
+        let mut inner = self.lock();
+        if !inner.config.enabled {
+            return Ok(());
+        }
+        match inner.circuit(group).phase {
+            Phase::Open { until } if now < until => Err(reject(group, until, now)),
+            _ => Ok(()),
+        }
+    }
+
     fn try_acquire_at(&self, group: &str, now: Instant) -> Result<(), CircuitOpen> {
         let mut inner = self.lock();
         if !inner.config.enabled {

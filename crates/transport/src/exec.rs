@@ -14,7 +14,7 @@
 
 use std::time::Duration;
 
-use redial_limiter::{CallSlot, CircuitState};
+use redial_limiter::CallSlot;
 use redial_policy::{
     Action, Attempt, Decision, ErrorCode, ErrorType, Failure, GiveUpReason, RetryBudget,
     SideEffect, Unlimited,
@@ -271,20 +271,12 @@ impl Client {
             });
         }
         let breakers = inner.limiter.breakers();
-        let open = if permit {
-            breakers
-                .try_acquire(req.group)
-                .err()
-                .map(|o| (o.group, o.retry_in))
+        let verdict = if permit {
+            breakers.try_acquire(req.group)
         } else {
-            match breakers.state(req.group) {
-                CircuitState::Open { until } => {
-                    let retry_in = until.saturating_duration_since(clock::now());
-                    (!retry_in.is_zero()).then(|| (req.group.to_owned(), retry_in))
-                }
-                _ => None,
-            }
+            breakers.check(req.group)
         };
+        let open = verdict.err().map(|o| (o.group, o.retry_in));
         match open {
             Some((group, retry_in)) => Err(Error::CircuitOpen {
                 group,
