@@ -1,0 +1,169 @@
+//! The suppress list: numbers never to dial. Consent carries over between campaigns: every
+//! opt-out a campaign meets is appended (and synced) at once.
+
+use std::collections::HashSet;
+use std::fs::{File, OpenOptions};
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+
+/// Why the suppress file cannot be used.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum SuppressError {
+    /// The file exists but cannot be read or opened for appending.
+    #[error("suppress file {path}: {source}")]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// The I/O error.
+        source: io::Error,
+    },
+    /// A line is not an E.164 number.
+    #[error(
+        "suppress file {path} line {line}: {entry:?} is not an E.164 number (like +447446466847)"
+    )]
+    Entry {
+        /// The file.
+        path: PathBuf,
+        /// 1-based line.
+        line: usize,
+        /// The entry.
+        entry: String,
+    },
+}
+
+/// The numbers not to dial, and the file opt-outs are appended to.
+#[derive(Debug, Default)]
+pub struct SuppressList {
+    numbers: HashSet<String>,
+    file: Option<(PathBuf, File)>,
+}
+
+impl SuppressList {
+    /// An empty list with no file.
+    pub fn none() -> Self {
+        Self::default()
+    }
+
+    /// Loads `path` (one E.164 number a line; blank lines and `#` comments ignored) and opens
+    /// it for appending; a missing file is an empty list, created on the first opt-out.
+    ///
+    /// # Errors
+    /// [`SuppressError`] naming the file, and the line of an entry that is not E.164.
+    pub fn load(path: &Path) -> Result<Self, SuppressError> {
+        let io_err = |source| SuppressError::Io {
+            path: path.to_path_buf(),
+            source,
+        };
+        let text = match std::fs::read_to_string(path) {
+            Ok(t) => t,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => String::new(),
+            Err(e) => return Err(io_err(e)),
+        };
+        let mut numbers = HashSet::new();
+        for (i, raw) in text.lines().enumerate() {
+            let entry = raw.split('#').next().unwrap_or("").trim();
+            if entry.is_empty() {
+                continue;
+            }
+            if redial_transport::validate::e164("suppress", entry).is_err() {
+                return Err(SuppressError::Entry {
+                    path: path.to_path_buf(),
+                    line: i + 1,
+                    entry: entry.to_owned(),
+                });
+            }
+            numbers.insert(entry.to_owned());
+        }
+        let mut file = OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(path)
+            .map_err(io_err)?;
+        if !text.is_empty() && !text.ends_with('\n') {
+            file.write_all(b"\n").map_err(io_err)?;
+        }
+        Ok(Self {
+            numbers,
+            file: Some((path.to_path_buf(), file)),
+        })
+    }
+
+    /// Whether `phone` must not be dialled.
+    pub fn contains(&self, phone: &str) -> bool {
+        self.numbers.contains(phone)
+    }
+
+    /// Numbers on the list.
+    pub fn len(&self) -> usize {
+        self.numbers.len()
+    }
+
+    /// Whether the list is empty.
+    pub fn is_empty(&self) -> bool {
+        self.numbers.is_empty()
+    }
+
+    /// Records an opt-out: adds it and appends it to the file (written and synced before
+    /// this returns), unless it is already listed.
+    ///
+    /// # Errors
+    /// The I/O error of the append.
+    pub fn add(&mut self, phone: &str) -> io::Result<()> {
+        if !self.numbers.insert(phone.to_owned()) {
+            return Ok(());
+        }
+        if let Some((_, file)) = &mut self.file {
+            file.write_all(format!("{phone}\n").as_bytes())?;
+            file.sync_data()?;
+        }
+        Ok(())
+    }
+
+    /// The file, if any.
+    pub fn path(&self) -> Option<&Path> {
+        self.file.as_ref().map(|(p, _)| p.as_path())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn loads_comments_and_appends_new_opt_outs_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("s.txt");
+        std::fs::write(
+            &path,
+            "# do not call\n+14155559999  # STOP by SMS\n\n+447700900999",
+        )
+        .unwrap();
+        let mut s = SuppressList::load(&path).unwrap();
+        assert!(s.contains("+14155559999") && s.contains("+447700900999"));
+        assert_eq!(s.len(), 2);
+        s.add("+14155559998").unwrap();
+        s.add("+14155559998").unwrap();
+        s.add("+14155559999").unwrap();
+        let again = SuppressList::load(&path).unwrap();
+        assert_eq!(again.len(), 3);
+        assert_eq!(
+            std::fs::read_to_string(&path)
+                .unwrap()
+                .matches("+14155559998")
+                .count(),
+            1
+        );
+    }
+
+    #[test]
+    fn a_bad_entry_is_named_with_its_line() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("s.txt");
+        std::fs::write(&path, "+14155559999\n0207 946 0000\n").unwrap();
+        let e = SuppressList::load(&path).unwrap_err().to_string();
+        assert!(e.contains("line 2") && e.contains("0207 946 0000"), "{e}");
+        let missing = SuppressList::load(&dir.path().join("new.txt")).unwrap();
+        assert!(missing.is_empty());
+    }
+}

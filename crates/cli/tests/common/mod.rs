@@ -1,0 +1,144 @@
+//! Shared helpers: a fast simulator on its own thread, a fast policy config, and a way to
+//! run the real `redial` binary and read its results.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::time::Duration;
+
+use redial_sim::{Scenario, Sim, SimHandle};
+use serde_json::Value;
+
+/// The simulator's seeded key.
+pub(crate) const KEY: &str = "demo_key:demo_secret";
+/// The simulator's seeded agent.
+pub(crate) const AGENT: &str = "agent_demo";
+
+/// A scenario whose calls end within ~100 ms, with no limits and no faults.
+pub(crate) fn fast_scenario() -> Scenario {
+    let mut s = Scenario::default();
+    s.calls.ringing_after = Duration::from_millis(10);
+    s.calls.answered_after = Duration::from_millis(20);
+    s.calls.duration_min = Duration::from_millis(10);
+    s.calls.duration_max = Duration::from_millis(60);
+    s
+}
+
+/// A simulator on its own thread and runtime (the binary runs in another process).
+pub(crate) fn sim(scenario: Scenario) -> SimHandle {
+    Sim::builder()
+        .scenario(scenario)
+        .start_background()
+        .expect("simulator starts on 127.0.0.1")
+}
+
+/// A policy config for tests: fast polling and backoff, generous pacing, breaker off.
+pub(crate) fn fast_config(dir: &Path) -> PathBuf {
+    let path = dir.join("policy.toml");
+    std::fs::write(
+        &path,
+        r#"
+[retry]
+attempt_timeout = "5s"
+
+[backoff.retry]
+base = "10ms"
+
+[backoff.throttle]
+base = "50ms"
+
+[[pacing.buckets]]
+name = "account"
+routes = ["*"]
+rate = 2000.0
+burst = 200
+
+[slots]
+max_concurrent_calls = 20
+
+[breaker]
+enabled = false
+
+[polling]
+initial = "40ms"
+max = "100ms"
+multiplier = 1.5
+"#,
+    )
+    .unwrap();
+    path
+}
+
+/// Runs the binary with `args` in `dir`, without an inherited API key.
+pub(crate) fn redial(dir: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_redial"))
+        .args(args)
+        .current_dir(dir)
+        .env_remove("NIXFLEX_API_KEY")
+        .output()
+        .expect("the redial binary runs")
+}
+
+/// `redial campaign` against `sim` with the fast config, plus `extra` flags.
+pub(crate) fn campaign(dir: &Path, sim: &SimHandle, contacts: &Path, extra: &[&str]) -> Output {
+    let config = fast_config(dir);
+    let url = sim.base_url();
+    let mut args = vec![
+        "campaign",
+        "--contacts",
+        contacts.to_str().unwrap(),
+        "--agent",
+        AGENT,
+        "--api-url",
+        &url,
+        "--api-key",
+        KEY,
+        "--config",
+        config.to_str().unwrap(),
+        "--progress",
+        "none",
+    ];
+    args.extend_from_slice(extra);
+    redial(dir, &args)
+}
+
+/// The JSON lines of a results file.
+pub(crate) fn results(path: &Path) -> Vec<Value> {
+    std::fs::read_to_string(path)
+        .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("a JSON line"))
+        .collect()
+}
+
+/// The result line of `phone`.
+pub(crate) fn result_of<'a>(results: &'a [Value], phone: &str) -> &'a Value {
+    let hits: Vec<&Value> = results.iter().filter(|r| r["phone"] == phone).collect();
+    assert_eq!(hits.len(), 1, "{phone} appears exactly once: {results:?}");
+    hits[0]
+}
+
+/// Writes a contacts file of `n` numbers `+4420799xxxxx` (plus `extra` raw lines).
+pub(crate) fn contacts(dir: &Path, n: usize, extra: &[&str]) -> PathBuf {
+    let path = dir.join("contacts.csv");
+    let mut s = String::from("phone,name\n");
+    for i in 0..n {
+        s.push_str(&format!("{},c{i}\n", number(i)));
+    }
+    for line in extra {
+        s.push_str(line);
+        s.push('\n');
+    }
+    std::fs::write(&path, s).unwrap();
+    path
+}
+
+/// The i-th generated number.
+pub(crate) fn number(i: usize) -> String {
+    format!("+4420799{i:05}")
+}
+
+/// Stderr as text (for assertion messages).
+pub(crate) fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}

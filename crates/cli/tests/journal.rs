@@ -1,0 +1,212 @@
+//! The journal: a rerun after a crash never dials a finished contact again, resends an
+//! unfinished create under the same idempotency key (or reports it `ambiguous` when keys are
+//! not honoured), and leaves an out file with every contact exactly once.
+
+mod common;
+
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use common::{AGENT, KEY, campaign, contacts, number, result_of, results, sim, stderr};
+use serde_json::{Value, json};
+
+fn records(path: &Path) -> Vec<Value> {
+    std::fs::read_to_string(path)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
+fn write_records(path: &Path, records: &[Value]) {
+    let text: String = records.iter().map(|r| format!("{r}\n")).collect();
+    std::fs::write(path, text).unwrap();
+}
+
+#[test]
+fn a_rerun_resends_unfinished_creates_under_the_same_key_and_skips_finished_ones() {
+    let dir = tempfile::tempdir().unwrap();
+    let sim = sim(common::fast_scenario());
+    let file = contacts(dir.path(), 8, &[]);
+    let out = dir.path().join("r.jsonl");
+    let journal = dir.path().join("j.jsonl");
+    let args = [
+        "--out",
+        out.to_str().unwrap(),
+        "--journal",
+        journal.to_str().unwrap(),
+        "--idempotency",
+        "honoured",
+    ];
+    let o = campaign(dir.path(), &sim, &file, &args);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert_eq!(sim.stats().calls_created, 8);
+
+    // As if the process died after sending the creates of two contacts but before their
+    // results were written: drop their `finished` records, keep their `started` ones.
+    let lost = [number(2), number(5)];
+    let kept: Vec<Value> = records(&journal)
+        .into_iter()
+        .filter(|r| {
+            !(r["kind"] == "finished" && lost.iter().any(|p| r["result"]["phone"] == *p.as_str()))
+        })
+        .collect();
+    write_records(&journal, &kept);
+    std::fs::write(&out, "garbage from the crashed run\n").unwrap();
+    let replays_before = sim.stats().idempotent_replays;
+
+    let o = campaign(dir.path(), &sim, &file, &args);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let stats = sim.stats();
+    assert_eq!(stats.calls_created, 8, "no contact was created twice");
+    assert_eq!(stats.duplicate_dials, 0);
+    assert_eq!(
+        stats.idempotent_replays - replays_before,
+        2,
+        "the two unfinished creates were resent with their keys"
+    );
+    let r = results(&out);
+    assert_eq!(r.len(), 8, "every contact exactly once: {r:?}");
+    for i in 0..8 {
+        assert_eq!(result_of(&r, &number(i))["status"], "completed");
+    }
+    // A third run dials nobody and re-emits everything.
+    let o = campaign(dir.path(), &sim, &file, &args);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert_eq!(
+        sim.stats().total_requests(),
+        stats.total_requests(),
+        "nothing was sent"
+    );
+    assert_eq!(results(&out).len(), 8);
+}
+
+#[test]
+fn with_keys_ignored_an_unfinished_contact_is_ambiguous_and_not_redialled() {
+    let dir = tempfile::tempdir().unwrap();
+    let sim = sim(common::fast_scenario());
+    let file = contacts(dir.path(), 3, &[]);
+    let out = dir.path().join("r.jsonl");
+    let journal = dir.path().join("j.jsonl");
+    let finished = json!({"line": 3, "phone": number(1), "status": "completed", "call_id": "call_0123456789abcdef",
+        "call_status": "no_answer", "attempts": 1, "error": null});
+    write_records(
+        &journal,
+        &[
+            json!({"kind": "header", "version": 1, "campaign_id": "0d9f4b4e-2c3a-4f7e-9a51-6a1b2c3d4e5f", "agent": AGENT, "contacts": "contacts.csv", "created_at": 0}),
+            json!({"kind": "started", "line": 2, "phone": number(0), "key": "k-line-2"}),
+            json!({"kind": "started", "line": 3, "phone": number(1), "key": "k-line-3"}),
+            json!({"kind": "finished", "result": finished}),
+        ],
+    );
+    let o = campaign(
+        dir.path(),
+        &sim,
+        &file,
+        &[
+            "--out",
+            out.to_str().unwrap(),
+            "--journal",
+            journal.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let r = results(&out);
+    assert_eq!(r.len(), 3);
+    let unfinished = result_of(&r, &number(0));
+    assert_eq!(unfinished["status"], "ambiguous");
+    assert_eq!(unfinished["error"]["code"], "interrupted");
+    assert_eq!(
+        result_of(&r, &number(1)),
+        &finished,
+        "the finished result is re-emitted as recorded"
+    );
+    assert_eq!(result_of(&r, &number(2))["status"], "completed");
+    assert_eq!(
+        sim.stats().calls_created,
+        1,
+        "only the contact never started was dialled"
+    );
+    // The ambiguous verdict is journaled: a later run re-emits it without asking again.
+    assert!(
+        records(&journal)
+            .iter()
+            .any(|r| r["kind"] == "finished" && r["result"]["status"] == "ambiguous")
+    );
+}
+
+#[test]
+fn a_kill_9_mid_campaign_loses_nothing_and_dials_nobody_twice() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut s = common::fast_scenario();
+    s.calls.duration_min = Duration::from_millis(300);
+    s.calls.duration_max = Duration::from_millis(600);
+    let sim = sim(s);
+    let file = contacts(dir.path(), 40, &[]);
+    let out = dir.path().join("r.jsonl");
+    let journal = dir.path().join("j.jsonl");
+    let config = common::fast_config(dir.path());
+    let url = sim.base_url();
+    let args = [
+        "campaign",
+        "--contacts",
+        file.to_str().unwrap(),
+        "--agent",
+        AGENT,
+        "--api-url",
+        &url,
+        "--api-key",
+        KEY,
+        "--config",
+        config.to_str().unwrap(),
+        "--progress",
+        "none",
+        "--concurrency",
+        "4",
+        "--idempotency",
+        "honoured",
+        "--out",
+        out.to_str().unwrap(),
+        "--journal",
+        journal.to_str().unwrap(),
+    ];
+    let mut child = Command::new(env!("CARGO_BIN_EXE_redial"))
+        .args(args)
+        .current_dir(dir.path())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    // Kill once a few contacts have finished (the journal says so), while others are live.
+    let finished = |p: &Path| {
+        std::fs::read_to_string(p).map_or(0, |t| t.matches("\"kind\":\"finished\"").count())
+    };
+    let mut waited = Duration::ZERO;
+    while finished(&journal) < 8 {
+        assert!(
+            waited < Duration::from_secs(30),
+            "the campaign makes progress"
+        );
+        assert!(
+            child.try_wait().unwrap().is_none(),
+            "the campaign is still running"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+        waited += Duration::from_millis(20);
+    }
+    child.kill().unwrap(); // SIGKILL
+    child.wait().unwrap();
+    let before = finished(&journal);
+    assert!(before < 40, "killed mid-campaign");
+
+    let o = common::redial(dir.path(), &args);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let r = results(&out);
+    assert_eq!(r.len(), 40, "every contact exactly once");
+    for i in 0..40 {
+        assert_eq!(result_of(&r, &number(i))["status"], "completed");
+    }
+    let stats = sim.stats();
+    assert_eq!(stats.calls_created, 40, "{stats:?}");
+    assert_eq!(stats.duplicate_dials, 0);
+}
