@@ -11,6 +11,7 @@
 
 use std::collections::HashMap;
 use std::fmt;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
@@ -86,6 +87,9 @@ impl CircuitState {
 /// ```
 pub struct Breakers {
     inner: Mutex<Inner>,
+    /// Every circuit is closed (or the breaker is disabled): admitting a request needs no
+    /// lock. Written under the lock after every change of phase or config.
+    all_closed: AtomicBool,
 }
 
 struct Inner {
@@ -200,7 +204,18 @@ impl Breakers {
                 epoch: clock::now(),
                 circuits: HashMap::new(),
             }),
+            all_closed: AtomicBool::new(true),
         }
+    }
+
+    /// Publishes whether every circuit is closed; called with the lock held after changes.
+    fn publish(&self, inner: &Inner) {
+        let closed = !inner.config.enabled
+            || inner
+                .circuits
+                .values()
+                .all(|c| matches!(c.phase, Phase::Closed));
+        self.all_closed.store(closed, Ordering::Release);
     }
 
     fn lock(&self) -> MutexGuard<'_, Inner> {
@@ -213,7 +228,15 @@ impl Breakers {
     /// # Errors
     /// [`CircuitOpen`] while the circuit is open, or while half-open with every probe out.
     pub fn try_acquire(&self, group: &str) -> Result<(), CircuitOpen> {
-        self.try_acquire_at(group, clock::now())
+        // A closed circuit admits everything: the common case takes no lock.
+        if self.all_closed.load(Ordering::Acquire) {
+            return Ok(());
+        }
+        let now = clock::now();
+        let mut inner = self.lock();
+        let verdict = Self::try_acquire_locked(&mut inner, group, now);
+        self.publish(&inner);
+        verdict
     }
 
     /// Looks without taking a permit: refuses only while the circuit is open (counted as a
@@ -223,6 +246,9 @@ impl Breakers {
     /// # Errors
     /// [`CircuitOpen`] while the circuit is open.
     pub fn check(&self, group: &str) -> Result<(), CircuitOpen> {
+        if self.all_closed.load(Ordering::Acquire) {
+            return Ok(());
+        }
         let now = clock::now();
         let mut inner = self.lock();
         if !inner.config.enabled {
@@ -234,8 +260,7 @@ impl Breakers {
         }
     }
 
-    fn try_acquire_at(&self, group: &str, now: Instant) -> Result<(), CircuitOpen> {
-        let mut inner = self.lock();
+    fn try_acquire_locked(inner: &mut Inner, group: &str, now: Instant) -> Result<(), CircuitOpen> {
         if !inner.config.enabled {
             return Ok(());
         }
@@ -291,6 +316,19 @@ impl Breakers {
 
     fn report(&self, group: &str, failed: bool, now: Instant) {
         let mut inner = self.lock();
+        Self::report_locked(&mut inner, group, failed, now);
+        self.publish(&inner);
+    }
+
+    #[cfg(test)]
+    fn try_acquire_at(&self, group: &str, now: Instant) -> Result<(), CircuitOpen> {
+        let mut inner = self.lock();
+        let verdict = Self::try_acquire_locked(&mut inner, group, now);
+        self.publish(&inner);
+        verdict
+    }
+
+    fn report_locked(inner: &mut Inner, group: &str, failed: bool, now: Instant) {
         if !inner.config.enabled {
             return;
         }
@@ -350,6 +388,7 @@ impl Breakers {
             }
         }
         inner.config = config.clone();
+        self.publish(&inner);
     }
 }
 

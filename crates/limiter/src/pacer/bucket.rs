@@ -15,6 +15,7 @@ use std::collections::VecDeque;
 use std::fmt;
 use std::num::NonZeroU32;
 use std::pin::pin;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
@@ -46,6 +47,9 @@ pub(super) struct Bucket {
     /// Woken whenever the head of the queue may have changed or the state changed.
     notify: Notify,
     metrics: BucketMetrics,
+    /// A throttle lowered the rate and it is climbing back: only then does a success need the
+    /// lock (the hot path of an unthrottled bucket takes none on success).
+    recovering: AtomicBool,
 }
 
 struct State {
@@ -148,6 +152,7 @@ impl Bucket {
             }),
             notify: Notify::new(),
             metrics,
+            recovering: AtomicBool::new(false),
         }
     }
 
@@ -245,14 +250,19 @@ impl Bucket {
                 .throttle(secs(now, self.epoch), rate, &adaptive, ceiling);
             st.set_rate(new, &self.metrics);
             tracing::debug!(bucket = %self.name, from = rate, to = new, "pacer throttled");
+            self.recovering.store(true, Ordering::Release);
         }
         drop(st);
         self.notify.notify_waiters();
     }
 
     pub(super) fn on_success(&self) {
+        if !self.recovering.load(Ordering::Acquire) {
+            return;
+        }
         let mut st = self.lock();
         if !st.adaptive.enabled || !st.cubic.is_recovering() {
+            self.recovering.store(false, Ordering::Release);
             return;
         }
         let now = secs(clock::now(), self.epoch);
@@ -277,6 +287,10 @@ impl Bucket {
             st.cubic = CubicState::new(secs(clock::now(), self.epoch));
         }
         st.adaptive = adaptive.clone();
+        self.recovering.store(
+            adaptive.enabled && st.cubic.is_recovering(),
+            Ordering::Release,
+        );
         let rate = if st.cubic.is_recovering() {
             st.rate.min(ceiling)
         } else {
