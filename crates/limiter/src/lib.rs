@@ -19,6 +19,7 @@ pub mod metrics;
 
 mod breaker;
 mod budget;
+mod fifo;
 mod limiter;
 mod pacer;
 mod slots;

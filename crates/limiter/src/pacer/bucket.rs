@@ -11,7 +11,6 @@
 //! builds a new limiter at the new rate and drains its burst, so a throttle never hands out a
 //! fresh burst; recovery swaps only when the rate moved by [`RATE_SWAP_THRESHOLD`] or more.
 
-use std::collections::VecDeque;
 use std::fmt;
 use std::num::NonZeroU32;
 use std::pin::pin;
@@ -30,6 +29,7 @@ use tokio::time::Instant;
 use super::BucketSnapshot;
 use crate::clock::{self, TokioClock, TokioInstant};
 use crate::cubic::CubicState;
+use crate::fifo::{Queued, Ticket, WaitQueue};
 use crate::metrics as m;
 
 /// A governor direct rate limiter on our tokio clock.
@@ -60,8 +60,7 @@ struct State {
     adaptive: AdaptiveConfig,
     cubic: CubicState,
     paused_until: Option<Instant>,
-    queue: VecDeque<u64>,
-    next_id: u64,
+    queue: WaitQueue,
 }
 
 struct BucketMetrics {
@@ -147,8 +146,7 @@ impl Bucket {
                 adaptive: adaptive.clone(),
                 cubic: CubicState::new(0.0),
                 paused_until: None,
-                queue: VecDeque::new(),
-                next_id: 0,
+                queue: WaitQueue::default(),
             }),
             notify: Notify::new(),
             metrics,
@@ -188,27 +186,20 @@ impl Bucket {
                 self.metrics.wait.record(0.0);
                 return;
             }
-            let id = st.next_id;
-            st.next_id += 1;
-            st.queue.push_back(id);
-            id
+            st.queue.join()
         };
-        let mut ticket = Ticket {
-            bucket: self,
-            id,
-            served: false,
-        };
+        let mut ticket = Ticket::new(self, id);
         loop {
             let mut notified = pin!(self.notify.notified());
             // Register before looking at the state, so a change in between still wakes us.
             notified.as_mut().enable();
             let wake_at = {
                 let mut st = self.lock();
-                if st.queue.front() == Some(&id) {
+                if st.queue.is_head(id) {
                     match st.try_take(clock::now(), self.epoch) {
                         Ok(()) => {
-                            st.queue.pop_front();
-                            ticket.served = true;
+                            st.queue.serve_head();
+                            ticket.served();
                             break;
                         }
                         Err(at) => Some(at),
@@ -335,25 +326,12 @@ impl fmt::Debug for Bucket {
     }
 }
 
-/// A place in a bucket's queue; leaving it (the waiter was dropped) takes nothing and lets
-/// the next waiter move up.
-struct Ticket<'a> {
-    bucket: &'a Bucket,
-    id: u64,
-    served: bool,
-}
+impl Queued for Bucket {
+    fn leave(&self, id: u64) -> bool {
+        self.lock().queue.leave(id)
+    }
 
-impl Drop for Ticket<'_> {
-    fn drop(&mut self) {
-        if self.served {
-            return;
-        }
-        let mut st = self.bucket.lock();
-        let was_head = st.queue.front() == Some(&self.id);
-        st.queue.retain(|&i| i != self.id);
-        drop(st);
-        if was_head {
-            self.bucket.notify.notify_waiters();
-        }
+    fn wake_all(&self) {
+        self.notify.notify_waiters();
     }
 }

@@ -1,6 +1,5 @@
 //! [`InProcessSlotGate`]: the call slots of one process.
 
-use std::collections::VecDeque;
 use std::pin::pin;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
@@ -11,6 +10,7 @@ use tokio::sync::Notify;
 
 use super::{CallSlot, SlotGate, SlotLease};
 use crate::clock;
+use crate::fifo::{Queued, Ticket, WaitQueue};
 use crate::metrics as m;
 
 /// A FIFO gate of call slots with an AIMD limit, in one process.
@@ -46,8 +46,7 @@ struct State {
     held: u32,
     increase_after: u32,
     created_since_change: u32,
-    queue: VecDeque<u64>,
-    next_id: u64,
+    queue: WaitQueue,
 }
 
 struct SlotMetrics {
@@ -99,8 +98,7 @@ impl InProcessSlotGate {
                 held: 0,
                 increase_after: config.increase_after.max(1),
                 created_since_change: 0,
-                queue: VecDeque::new(),
-                next_id: 0,
+                queue: WaitQueue::default(),
             }),
             notify: Notify::new(),
             metrics: SlotMetrics {
@@ -126,28 +124,21 @@ impl InProcessSlotGate {
                 shared.metrics.wait.record(0.0);
                 return CallSlot::new(Lease(Arc::clone(shared)));
             }
-            let id = st.next_id;
-            st.next_id += 1;
-            st.queue.push_back(id);
-            id
+            st.queue.join()
         };
-        let mut ticket = Ticket {
-            shared,
-            id,
-            served: false,
-        };
+        let mut ticket = Ticket::new(shared.as_ref(), id);
         loop {
             let mut notified = pin!(shared.notify.notified());
             notified.as_mut().enable();
             {
                 let mut st = shared.lock();
-                if st.queue.front() == Some(&id) && st.held < st.limit {
-                    st.queue.pop_front();
+                if st.queue.is_head(id) && st.held < st.limit {
+                    st.queue.serve_head();
                     st.held += 1;
                     shared.publish(&st);
                     // Taking the slot and building its guard happen in this one poll, so a
                     // dropped waiter never holds a slot it did not return.
-                    ticket.served = true;
+                    ticket.served();
                     break;
                 }
             }
@@ -223,24 +214,12 @@ impl SlotGate for InProcessSlotGate {
     }
 }
 
-/// A place in the gate's queue; leaving it lets the next waiter move up.
-struct Ticket<'a> {
-    shared: &'a Arc<Shared>,
-    id: u64,
-    served: bool,
-}
+impl Queued for Shared {
+    fn leave(&self, id: u64) -> bool {
+        self.lock().queue.leave(id)
+    }
 
-impl Drop for Ticket<'_> {
-    fn drop(&mut self) {
-        if self.served {
-            return;
-        }
-        let mut st = self.shared.lock();
-        let was_head = st.queue.front() == Some(&self.id);
-        st.queue.retain(|&i| i != self.id);
-        drop(st);
-        if was_head {
-            self.shared.notify.notify_waiters();
-        }
+    fn wake_all(&self) {
+        self.notify.notify_waiters();
     }
 }
