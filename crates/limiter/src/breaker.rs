@@ -11,7 +11,7 @@
 
 use std::collections::HashMap;
 use std::fmt;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
@@ -20,6 +20,10 @@ use tokio::time::Instant;
 
 use crate::clock;
 use crate::metrics as m;
+
+/// `Circuit::since` of a circuit that changed phase and has not been stamped yet (stamped by
+/// `Breakers::publish` before the lock is released).
+const STAMP_PENDING: u64 = u64::MAX;
 
 /// Sub-buckets of the sliding sampling window.
 const WINDOW_SLOTS: usize = 10;
@@ -90,6 +94,17 @@ pub struct Breakers {
     /// Every circuit is closed (or the breaker is disabled): admitting a request needs no
     /// lock. Written under the lock after every change of phase or config.
     all_closed: AtomicBool,
+    /// Phase changes so far, of any circuit: stamps [`Permit`]s so that an outcome of a
+    /// request admitted before its circuit last changed phase is not taken for the new phase.
+    transitions: AtomicU64,
+}
+
+/// Admission of one request to a circuit ([`Breakers::admit`]); hand it back with the
+/// outcome ([`Breakers::record`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[must_use = "report the outcome with Breakers::record"]
+pub struct Permit {
+    issued: u64,
 }
 
 struct Inner {
@@ -107,6 +122,8 @@ enum Phase {
 
 struct Circuit {
     phase: Phase,
+    /// `Breakers::transitions` right after this circuit last changed phase.
+    since: u64,
     consecutive: u32,
     window: [Slot; WINDOW_SLOTS],
     state_gauge: metrics::Gauge,
@@ -125,6 +142,7 @@ impl Circuit {
         state_gauge.set(0.0);
         Self {
             phase: Phase::Closed,
+            since: 0,
             consecutive: 0,
             window: [Slot::default(); WINDOW_SLOTS],
             state_gauge,
@@ -141,6 +159,7 @@ impl Circuit {
 
     fn transition(&mut self, group: &str, to: Phase) {
         self.phase = to;
+        self.since = STAMP_PENDING;
         if !matches!(self.phase, Phase::Open { .. }) {
             self.consecutive = 0;
             self.window = [Slot::default(); WINDOW_SLOTS];
@@ -205,17 +224,59 @@ impl Breakers {
                 circuits: HashMap::new(),
             }),
             all_closed: AtomicBool::new(true),
+            transitions: AtomicU64::new(0),
         }
     }
 
-    /// Publishes whether every circuit is closed; called with the lock held after changes.
-    fn publish(&self, inner: &Inner) {
+    /// Stamps circuits that changed phase and publishes whether every circuit is closed;
+    /// called with the lock held after every operation that may change a phase.
+    fn publish(&self, inner: &mut Inner) {
+        for c in inner.circuits.values_mut() {
+            if c.since == STAMP_PENDING {
+                c.since = self.transitions.fetch_add(1, Ordering::AcqRel) + 1;
+            }
+        }
         let closed = !inner.config.enabled
             || inner
                 .circuits
                 .values()
                 .all(|c| matches!(c.phase, Phase::Closed));
         self.all_closed.store(closed, Ordering::Release);
+    }
+
+    /// Admits a request to `group` like [`try_acquire`](Self::try_acquire), with a permit to
+    /// hand back with its outcome to [`record`](Self::record). An outcome whose permit
+    /// predates the circuit's last change of phase is ignored: a slow request admitted while
+    /// the circuit was closed must not decide a half-open circuit's fate.
+    ///
+    /// # Errors
+    /// [`CircuitOpen`] as [`try_acquire`](Self::try_acquire).
+    pub fn admit(&self, group: &str) -> Result<Permit, CircuitOpen> {
+        if !self.all_closed.load(Ordering::Acquire) {
+            let now = clock::now();
+            let mut inner = self.lock();
+            let verdict = Self::try_acquire_locked(&mut inner, group, now);
+            self.publish(&mut inner);
+            verdict?;
+        }
+        Ok(Permit {
+            issued: self.transitions.load(Ordering::Acquire),
+        })
+    }
+
+    /// Reports the outcome of a request admitted with `permit`: a retryable failure (server
+    /// error, provider error, timeout) or not. Ignored when the circuit changed phase since.
+    pub fn record(&self, group: &str, permit: Permit, failed: bool) {
+        let now = clock::now();
+        let mut inner = self.lock();
+        let stale = inner
+            .circuits
+            .get(group)
+            .is_some_and(|c| permit.issued < c.since);
+        if !stale {
+            Self::report_locked(&mut inner, group, failed, now);
+        }
+        self.publish(&mut inner);
     }
 
     fn lock(&self) -> MutexGuard<'_, Inner> {
@@ -235,7 +296,7 @@ impl Breakers {
         let now = clock::now();
         let mut inner = self.lock();
         let verdict = Self::try_acquire_locked(&mut inner, group, now);
-        self.publish(&inner);
+        self.publish(&mut inner);
         verdict
     }
 
@@ -317,14 +378,14 @@ impl Breakers {
     fn report(&self, group: &str, failed: bool, now: Instant) {
         let mut inner = self.lock();
         Self::report_locked(&mut inner, group, failed, now);
-        self.publish(&inner);
+        self.publish(&mut inner);
     }
 
     #[cfg(test)]
     fn try_acquire_at(&self, group: &str, now: Instant) -> Result<(), CircuitOpen> {
         let mut inner = self.lock();
         let verdict = Self::try_acquire_locked(&mut inner, group, now);
-        self.publish(&inner);
+        self.publish(&mut inner);
         verdict
     }
 
@@ -388,7 +449,7 @@ impl Breakers {
             }
         }
         inner.config = config.clone();
-        self.publish(&inner);
+        self.publish(&mut inner);
     }
 }
 
@@ -415,6 +476,38 @@ impl fmt::Debug for Breakers {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Review finding: a slow request admitted while the circuit was closed finished after the
+    /// circuit had gone open and half-open, and its success closed the circuit although the
+    /// probe had not reported.
+    #[tokio::test(start_paused = true)]
+    async fn outcomes_of_requests_admitted_before_a_phase_change_are_ignored() {
+        let b = Breakers::new(&BreakerConfig {
+            consecutive_failures: 2,
+            break_duration: Duration::from_secs(5),
+            ..BreakerConfig::default()
+        });
+        let slow = b.admit("calls").unwrap();
+        for _ in 0..2 {
+            let p = b.admit("calls").unwrap();
+            b.record("calls", p, true);
+        }
+        assert!(matches!(b.state("calls"), CircuitState::Open { .. }));
+        tokio::time::sleep(Duration::from_secs(5)).await;
+        let probe = b.admit("calls").expect("the half-open probe");
+        b.record("calls", slow, false);
+        assert_eq!(
+            b.state("calls"),
+            CircuitState::HalfOpen,
+            "the stale success changed nothing"
+        );
+        b.record("calls", probe, false);
+        assert_eq!(
+            b.state("calls"),
+            CircuitState::Closed,
+            "the probe's success closes it"
+        );
+    }
 
     fn config() -> BreakerConfig {
         BreakerConfig {

@@ -24,7 +24,7 @@ mod limiter;
 mod pacer;
 mod slots;
 
-pub use breaker::{Breakers, CircuitOpen, CircuitState};
+pub use breaker::{Breakers, CircuitOpen, CircuitState, Permit};
 pub use budget::Budget;
 pub use limiter::Limiter;
 pub use metrics::{METRICS, describe};

@@ -14,10 +14,10 @@
 
 use std::time::Duration;
 
-use redial_limiter::CallSlot;
+use redial_limiter::{CallSlot, CircuitOpen, Permit};
 use redial_policy::{
-    Action, Attempt, Decision, ErrorCode, ErrorType, Failure, GiveUpReason, RetryBudget,
-    SideEffect, Unlimited,
+    Action, Attempt, Decision, ErrorCode, ErrorType, Failure, GiveUpReason, RequestInfo,
+    RetryBudget, SideEffect, Unlimited,
 };
 use serde::de::DeserializeOwned;
 use tokio::time::{Instant, sleep, timeout_at};
@@ -110,7 +110,7 @@ impl Client {
 
         loop {
             // Fail fast before queueing: a halted scope or an open circuit.
-            self.gate(req, &info, false).map_err(|e| end.fail(e))?;
+            self.look(req, &info).map_err(|e| end.fail(e))?;
             if let Some(held) = slot.as_deref_mut()
                 && held.is_none()
             {
@@ -126,13 +126,13 @@ impl Client {
             )
             .await
             .map_err(|_| end.deadline())?;
-            // The waits may have been long: look again right before sending, and take the
-            // breaker's permit only now, so a probe is not spent waiting in a queue.
-            self.gate(req, &info, true).map_err(|e| end.fail(e))?;
             let left = deadline.saturating_duration_since(clock::now());
             if left.is_zero() || (!repeatable && left < send_window) {
                 return Err(end.deadline());
             }
+            // The waits may have been long: look again right before sending, and take the
+            // breaker's permit only now, so a probe is not spent waiting in a queue.
+            let permit = self.admit(req, &info).map_err(|e| end.fail(e))?;
             let attempt_timeout = limits.attempt_timeout.min(left);
             end.detail.attempts += 1;
             let n = end.detail.attempts;
@@ -152,7 +152,7 @@ impl Client {
                     attempt_span.record("status", "ok");
                     attempt_span.record("decision", "success");
                     inner.limiter.pacer().on_success(req.method, &req.path);
-                    inner.limiter.breakers().on_success(req.group);
+                    inner.limiter.breakers().record(req.group, permit, false);
                     m::successful_attempt(req.group);
                     return Ok((value, n));
                 }
@@ -169,11 +169,13 @@ impl Client {
             let decision = eval.decision;
             record_attempt(&attempt_span, &failure, &decision);
             m::failed_attempt(req.group, &failure, &eval.classification, &decision);
-            if eval.classification.action == Action::Retry {
-                inner.limiter.breakers().on_failure(req.group);
-            } else {
-                inner.limiter.breakers().on_success(req.group);
-            }
+            // Only retryable failures (server, provider, timeouts) speak of the endpoint's
+            // health; a 4xx or a 429 is an answer from a healthy server.
+            let unhealthy = eval.classification.action == Action::Retry;
+            inner
+                .limiter
+                .breakers()
+                .record(req.group, permit, unhealthy);
             if eval.classification.side_effect == SideEffect::MayHaveActed
                 && !req.method.is_idempotent()
             {
@@ -254,38 +256,45 @@ impl Client {
         }
     }
 
-    /// Refuses a request whose scope is halted or whose circuit is open. With `permit`, takes
-    /// the breaker's permit (a half-open probe); without, only looks.
-    fn gate(
-        &self,
-        req: &Request<'_>,
-        info: &redial_policy::RequestInfo<'_>,
-        permit: bool,
-    ) -> Result<(), Error> {
-        let inner = &self.inner;
-        if let Some(scope) = inner.halts.check(info) {
-            return Err(Error::Halted {
+    /// Refuses a request whose scope is halted or whose circuit is open, without taking a
+    /// breaker permit: the fail-fast look before queueing.
+    fn look(&self, req: &Request<'_>, info: &RequestInfo<'_>) -> Result<(), Error> {
+        self.halted(req, info)?;
+        self.inner
+            .limiter
+            .breakers()
+            .check(req.group)
+            .map_err(|open| circuit_open(req, open))
+    }
+
+    /// The same right before sending, taking the breaker's permit (a half-open probe).
+    fn admit(&self, req: &Request<'_>, info: &RequestInfo<'_>) -> Result<Permit, Error> {
+        self.halted(req, info)?;
+        self.inner
+            .limiter
+            .breakers()
+            .admit(req.group)
+            .map_err(|open| circuit_open(req, open))
+    }
+
+    fn halted(&self, req: &Request<'_>, info: &RequestInfo<'_>) -> Result<(), Error> {
+        match self.inner.halts.check(info) {
+            Some(scope) => Err(Error::Halted {
                 scope,
-                detail: Box::default(),
-                operation: req.route,
-            });
-        }
-        let breakers = inner.limiter.breakers();
-        let verdict = if permit {
-            breakers.try_acquire(req.group)
-        } else {
-            breakers.check(req.group)
-        };
-        let open = verdict.err().map(|o| (o.group, o.retry_in));
-        match open {
-            Some((group, retry_in)) => Err(Error::CircuitOpen {
-                group,
-                retry_in,
                 detail: Box::default(),
                 operation: req.route,
             }),
             None => Ok(()),
         }
+    }
+}
+
+fn circuit_open(req: &Request<'_>, open: CircuitOpen) -> Error {
+    Error::CircuitOpen {
+        group: open.group,
+        retry_in: open.retry_in,
+        detail: Box::default(),
+        operation: req.route,
     }
 }
 
