@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{AGENT, campaign, contacts, redial, results, sim, stderr};
+use common::{AGENT, campaign, campaign_args, campaign_as, contacts, redial, results, sim, stderr};
 
 #[test]
 fn a_rejected_key_halts_the_account_and_exits_3() {
@@ -11,27 +11,12 @@ fn a_rejected_key_halts_the_account_and_exits_3() {
     let sim = sim(common::fast_scenario());
     let file = contacts(dir.path(), 20, &[]);
     let out = dir.path().join("r.jsonl");
-    let config = common::fast_config(dir.path());
-    let url = sim.base_url();
-    let o = redial(
+    let o = campaign_as(
         dir.path(),
-        &[
-            "campaign",
-            "--contacts",
-            file.to_str().unwrap(),
-            "--agent",
-            AGENT,
-            "--api-url",
-            &url,
-            "--api-key",
-            "demo_key:wrong",
-            "--config",
-            config.to_str().unwrap(),
-            "--out",
-            out.to_str().unwrap(),
-            "--progress",
-            "none",
-        ],
+        &sim,
+        &file,
+        (AGENT, "demo_key:wrong"),
+        &["--out", out.to_str().unwrap()],
     );
     assert_eq!(o.status.code(), Some(3), "{}", stderr(&o));
     let r = results(&out);
@@ -52,27 +37,12 @@ fn an_unknown_agent_halts_the_agent_and_exits_3() {
     let sim = sim(common::fast_scenario());
     let file = contacts(dir.path(), 10, &[]);
     let out = dir.path().join("r.jsonl");
-    let config = common::fast_config(dir.path());
-    let url = sim.base_url();
-    let o = redial(
+    let o = campaign_as(
         dir.path(),
-        &[
-            "campaign",
-            "--contacts",
-            file.to_str().unwrap(),
-            "--agent",
-            "agent_nope",
-            "--api-url",
-            &url,
-            "--api-key",
-            common::KEY,
-            "--config",
-            config.to_str().unwrap(),
-            "--out",
-            out.to_str().unwrap(),
-            "--progress",
-            "none",
-        ],
+        &sim,
+        &file,
+        ("agent_nope", common::KEY),
+        &["--out", out.to_str().unwrap()],
     );
     assert_eq!(o.status.code(), Some(3), "{}", stderr(&o));
     let r = results(&out);
@@ -122,25 +92,21 @@ fn bad_usage_and_config_exit_2_naming_the_problem() {
     }
     let bad_config = dir.path().join("bad.toml");
     std::fs::write(&bad_config, "[retry]\nmax_atempts = 3\n").unwrap();
-    let url = sim.base_url();
+    let args = campaign_args(
+        dir.path(),
+        &sim,
+        &file,
+        (AGENT, common::KEY),
+        Some(&bad_config),
+        &[],
+    );
     let o = redial(
         dir.path(),
-        &[
-            "campaign",
-            "--contacts",
-            file.to_str().unwrap(),
-            "--agent",
-            AGENT,
-            "--api-url",
-            &url,
-            "--api-key",
-            common::KEY,
-            "--config",
-            bad_config.to_str().unwrap(),
-        ],
+        &args.iter().map(String::as_str).collect::<Vec<_>>(),
     );
     assert_eq!(o.status.code(), Some(2));
     assert!(stderr(&o).contains("max_atempts"), "{}", stderr(&o));
+    let url = sim.base_url();
     let o = redial(
         dir.path(),
         &[

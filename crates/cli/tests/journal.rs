@@ -146,33 +146,25 @@ fn a_kill_9_mid_campaign_loses_nothing_and_dials_nobody_twice() {
     let file = contacts(dir.path(), 40, &[]);
     let out = dir.path().join("r.jsonl");
     let journal = dir.path().join("j.jsonl");
-    let config = common::fast_config(dir.path());
-    let url = sim.base_url();
-    let args = [
-        "campaign",
-        "--contacts",
-        file.to_str().unwrap(),
-        "--agent",
-        AGENT,
-        "--api-url",
-        &url,
-        "--api-key",
-        KEY,
-        "--config",
-        config.to_str().unwrap(),
-        "--progress",
-        "none",
-        "--concurrency",
-        "4",
-        "--idempotency",
-        "honoured",
-        "--out",
-        out.to_str().unwrap(),
-        "--journal",
-        journal.to_str().unwrap(),
-    ];
+    let args = common::campaign_args(
+        dir.path(),
+        &sim,
+        &file,
+        (AGENT, KEY),
+        None,
+        &[
+            "--concurrency",
+            "4",
+            "--idempotency",
+            "honoured",
+            "--out",
+            out.to_str().unwrap(),
+            "--journal",
+            journal.to_str().unwrap(),
+        ],
+    );
     let mut child = Command::new(env!("CARGO_BIN_EXE_redial"))
-        .args(args)
+        .args(&args)
         .current_dir(dir.path())
         .stderr(Stdio::null())
         .spawn()
@@ -199,7 +191,10 @@ fn a_kill_9_mid_campaign_loses_nothing_and_dials_nobody_twice() {
     let before = finished(&journal);
     assert!(before < 40, "killed mid-campaign");
 
-    let o = common::redial(dir.path(), &args);
+    let o = common::redial(
+        dir.path(),
+        &args.iter().map(String::as_str).collect::<Vec<_>>(),
+    );
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     let r = results(&out);
     assert_eq!(r.len(), 40, "every contact exactly once");

@@ -79,27 +79,54 @@ pub(crate) fn redial(dir: &Path, args: &[&str]) -> Output {
         .expect("the redial binary runs")
 }
 
-/// `redial campaign` against `sim` with the fast config, plus `extra` flags.
-pub(crate) fn campaign(dir: &Path, sim: &SimHandle, contacts: &Path, extra: &[&str]) -> Output {
-    let config = fast_config(dir);
-    let url = sim.base_url();
-    let mut args = vec![
+/// The flags of `redial campaign` against `sim` as `agent` with `key` and the fast config
+/// (or `config`), without a progress display, plus `extra`.
+pub(crate) fn campaign_args(
+    dir: &Path,
+    sim: &SimHandle,
+    contacts: &Path,
+    who: (&str, &str),
+    config: Option<&Path>,
+    extra: &[&str],
+) -> Vec<String> {
+    let config = config.map_or_else(|| fast_config(dir), Path::to_path_buf);
+    let (agent, key) = who;
+    let mut args: Vec<String> = [
         "campaign",
         "--contacts",
         contacts.to_str().unwrap(),
         "--agent",
-        AGENT,
+        agent,
         "--api-url",
-        &url,
+        &sim.base_url(),
         "--api-key",
-        KEY,
+        key,
         "--config",
         config.to_str().unwrap(),
         "--progress",
         "none",
-    ];
-    args.extend_from_slice(extra);
-    redial(dir, &args)
+    ]
+    .map(str::to_owned)
+    .to_vec();
+    args.extend(extra.iter().map(|a| (*a).to_owned()));
+    args
+}
+
+/// `redial campaign` against `sim` as the seeded agent and key, plus `extra` flags.
+pub(crate) fn campaign(dir: &Path, sim: &SimHandle, contacts: &Path, extra: &[&str]) -> Output {
+    campaign_as(dir, sim, contacts, (AGENT, KEY), extra)
+}
+
+/// `redial campaign` against `sim` as `who` = (agent, key), plus `extra` flags.
+pub(crate) fn campaign_as(
+    dir: &Path,
+    sim: &SimHandle,
+    contacts: &Path,
+    who: (&str, &str),
+    extra: &[&str],
+) -> Output {
+    let args = campaign_args(dir, sim, contacts, who, None, extra);
+    redial(dir, &args.iter().map(String::as_str).collect::<Vec<_>>())
 }
 
 /// The JSON lines of a results file.
