@@ -13,6 +13,9 @@ pub enum Status {
     Usage,
     /// 3: an account- or agent-scope halt stopped the campaign.
     Halted,
+    /// 130: the operator interrupted the campaign (Ctrl-C or SIGTERM); every contact still
+    /// has its result line, those not dialled `halted`/`interrupted`.
+    Interrupted,
 }
 
 impl Status {
@@ -23,6 +26,7 @@ impl Status {
             Self::Failure => 1,
             Self::Usage => 2,
             Self::Halted => 3,
+            Self::Interrupted => crate::interrupt::INTERRUPTED_EXIT,
         }
     }
 }

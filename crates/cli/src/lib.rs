@@ -12,6 +12,7 @@ pub mod clock;
 pub mod contacts;
 pub mod demo;
 pub mod exit;
+pub mod interrupt;
 pub mod journal;
 pub mod policy_cmd;
 pub mod progress;

@@ -136,7 +136,7 @@ impl ResultsWriter {
         serde_json::to_writer(&mut self.out, line)?;
         self.out.write_all(b"\n")?;
         self.written += 1;
-        if self.written % FLUSH_EVERY == 0 {
+        if self.written.is_multiple_of(FLUSH_EVERY) {
             self.out.flush()?;
         }
         Ok(())

@@ -32,6 +32,8 @@ pub struct Summary {
     pub slot_limit_hits: Option<u64>,
     /// Lowest rate the account bucket was paced at, requests per second.
     pub min_account_rate: Option<f64>,
+    /// The operator interrupted the campaign (Ctrl-C or SIGTERM).
+    pub interrupted: bool,
 }
 
 impl Summary {

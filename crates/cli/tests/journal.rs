@@ -205,3 +205,34 @@ fn a_kill_9_mid_campaign_loses_nothing_and_dials_nobody_twice() {
     assert_eq!(stats.calls_created, 40, "{stats:?}");
     assert_eq!(stats.duplicate_dials, 0);
 }
+
+/// Review finding: contacts were known by (line, phone), so inserting a row at the top of the
+/// file between runs gave every contact a new key and dialled them all again.
+#[test]
+fn editing_the_contacts_file_between_runs_dials_nobody_twice() {
+    let dir = tempfile::tempdir().unwrap();
+    let sim = sim(common::fast_scenario());
+    let file = contacts(dir.path(), 3, &[]);
+    let out = dir.path().join("r.jsonl");
+    let journal = dir.path().join("j.jsonl");
+    let flags = [
+        "--out",
+        out.to_str().unwrap(),
+        "--journal",
+        journal.to_str().unwrap(),
+    ];
+    let o = campaign(dir.path(), &sim, &file, &flags);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert_eq!(sim.stats().calls_created, 3);
+    // A new contact goes in at the top: every original row moves down a line.
+    let text = std::fs::read_to_string(&file).unwrap();
+    let (header, rows) = text.split_once('\n').unwrap();
+    std::fs::write(&file, format!("{header}\n+447446466999,new\n{rows}")).unwrap();
+    let o = campaign(dir.path(), &sim, &file, &flags);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let stats = sim.stats();
+    assert_eq!(stats.calls_created, 4, "only the new contact was dialled");
+    assert_eq!(stats.duplicate_dials, 0);
+    let r = results(&out);
+    assert_eq!(r.len(), 4, "every contact exactly once");
+}

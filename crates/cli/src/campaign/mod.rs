@@ -30,6 +30,8 @@ pub async fn command(args: CampaignArgs) -> anyhow::Result<Status> {
     let summary = execute(plan).await?;
     Ok(if summary.halted_campaign() {
         Status::Halted
+    } else if summary.interrupted {
+        Status::Interrupted
     } else {
         Status::Ok
     })
@@ -77,6 +79,7 @@ pub async fn execute(plan: Plan) -> anyhow::Result<Summary> {
         progress: plan.progress,
         in_flight: plan.in_flight,
         honoured,
+        interrupt: crate::interrupt::Interrupt::watch(),
     };
     let mut summary = runner::run(campaign, &client).await?;
     summary.duration = redial_limiter::clock::now().saturating_duration_since(start);

@@ -131,6 +131,23 @@ pub fn not_attempted_halted(contact: &Contact, scope: &str, cause: &str) -> Resu
     r
 }
 
+/// A contact not dialled because the operator interrupted the campaign: a rerun with the
+/// journal dials it.
+pub fn interrupted(contact: &Contact) -> ResultLine {
+    let mut r = local_failure(
+        contact.line,
+        &contact.phone,
+        Status::Halted,
+        "halted",
+        "interrupted",
+        "not attempted: the campaign was interrupted (Ctrl-C or SIGTERM)".to_owned(),
+    );
+    if let Some(e) = &mut r.error {
+        e.scope = Some("campaign".to_owned());
+    }
+    r
+}
+
 /// A contact whose create may have been sent by an earlier run (journal `started`, no
 /// result) while the server is not known to honour idempotency keys: never redialled.
 pub fn unfinished_in_journal(contact: &Contact) -> ResultLine {

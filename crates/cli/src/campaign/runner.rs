@@ -35,6 +35,8 @@ use crate::suppress::SuppressList;
 /// What the loop needs, all validated.
 #[derive(Debug)]
 pub struct Campaign {
+    /// Ctrl-C / SIGTERM: stop taking new contacts.
+    pub interrupt: crate::interrupt::Interrupt,
     /// Contacts file.
     pub contacts: PathBuf,
     /// Agent id.
@@ -105,6 +107,7 @@ pub async fn run(c: Campaign, client: &Client) -> anyhow::Result<Summary> {
     let agent: Arc<str> = c.agent.into();
     let from: Option<Arc<str>> = c.from.map(Into::into);
     let mut seen: HashMap<String, u64> = HashMap::new();
+    let interrupt = c.interrupt.clone();
     let mut tasks = FuturesUnordered::new();
     let dialer = Dialer {
         client: client.clone(),
@@ -134,8 +137,8 @@ pub async fn run(c: Campaign, client: &Client) -> anyhow::Result<Summary> {
             continue;
         }
         seen.insert(contact.phone.clone(), contact.line);
-        let mut key = idempotency_key(campaign_id, contact.line, &contact.phone);
-        match prior.get(contact.line, &contact.phone) {
+        let mut key = idempotency_key(campaign_id, &contact.phone);
+        match prior.get(&contact.phone) {
             Some(PriorState::Finished(done)) if !done.retry_on_rerun() => {
                 sink.summary.resumed += 1;
                 sink.emit(done.clone(), false)?;
@@ -158,6 +161,10 @@ pub async fn run(c: Campaign, client: &Client) -> anyhow::Result<Summary> {
                 sink.handle(done)?;
             }
         }
+        if interrupt.is_stopping() {
+            sink.emit(outcome::interrupted(&contact), true)?;
+            continue;
+        }
         if let Some(scope) = campaign_halt(client, &agent, from.as_deref()) {
             let cause = sink
                 .halt_cause
@@ -179,6 +186,7 @@ pub async fn run(c: Campaign, client: &Client) -> anyhow::Result<Summary> {
         .finish()
         .with_context(|| format!("cannot write results file {}", c.out.display()))?;
     let mut summary = sink.summary;
+    summary.interrupted = interrupt.is_stopping();
     summary.max_live_calls = counters.max_live.load(Ordering::Relaxed);
     summary.min_account_rate = counters.min_rate();
     Ok(summary)
