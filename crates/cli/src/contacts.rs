@@ -1,12 +1,14 @@
-//! The contacts CSV, streamed one row at a time.
+//! The contacts CSV, streamed one line at a time.
 //!
 //! A header row names the columns; the `phone` column is the number to dial and every other
-//! column goes into the call's metadata. A row that cannot be dialled (wrong field count, bad
-//! UTF-8, a phone that is not E.164) is not an error of the file: it comes out as
+//! column goes into the call's metadata. Every physical line is one record: a quoted field
+//! cannot span lines, so a stray quote spoils its own line and no other. A row that cannot be
+//! dialled (an unclosed quote, wrong field count, bad UTF-8, a phone that is not E.164, a line
+//! longer than [`MAX_LINE_BYTES`]) is not an error of the file: it comes out as
 //! [`Row::Invalid`] with its line number, so the campaign reports it and goes on.
 
 use std::fs::File;
-use std::io::{self, BufRead, BufReader};
+use std::io::{self, BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
 
 use serde_json::{Map, Value};
@@ -14,10 +16,23 @@ use serde_json::{Map, Value};
 /// Name of the column holding the number to dial.
 pub const PHONE_COLUMN: &str = "phone";
 
+/// The longest line read (its line break excluded); a longer one is skipped unbuffered and
+/// reported [`Row::Invalid`], so a malformed file never makes the reader allocate without bound.
+pub const MAX_LINE_BYTES: usize = 64 * 1024;
+
+/// The field delimiter.
+const DELIMITER: u8 = b',';
+
+/// The quote character.
+const QUOTE: u8 = b'"';
+
+/// A UTF-8 byte order mark, ignored at the start of the file.
+const BOM: &[u8] = b"\xEF\xBB\xBF";
+
 /// A contact to dial.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Contact {
-    /// Line of the file where the row starts (the header is line 1).
+    /// Line of the file where the row is (the header is line 1).
     pub line: u64,
     /// The number, E.164.
     pub phone: String,
@@ -28,7 +43,7 @@ pub struct Contact {
 /// A row that cannot be dialled.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct InvalidRow {
-    /// Line of the file where the row starts.
+    /// Line of the file where the row is.
     pub line: u64,
     /// The phone field as far as it could be read (lossy UTF-8), or empty.
     pub phone: String,
@@ -70,92 +85,203 @@ pub enum ContactsError {
     Read {
         /// The file.
         path: PathBuf,
-        /// The CSV reader's error.
-        source: csv::Error,
+        /// The I/O error.
+        source: io::Error,
     },
+}
+
+/// One physical line of the file.
+#[derive(Debug, PartialEq, Eq)]
+enum Line {
+    /// The end of the file.
+    Eof,
+    /// A line, its line break stripped, in the reader's buffer.
+    Text,
+    /// A line longer than [`MAX_LINE_BYTES`], consumed up to its line break and not kept.
+    TooLong,
+}
+
+/// Reads the file one physical line at a time, never holding more than one line of at most
+/// [`MAX_LINE_BYTES`].
+#[derive(Debug)]
+struct Lines {
+    reader: BufReader<File>,
+    /// The current line, without its line break (valid after [`Line::Text`]).
+    buf: Vec<u8>,
+    /// 1-based number of the current line (0 before the first).
+    number: u64,
+}
+
+impl Lines {
+    /// The next line that is not blank (blank lines are counted, and skipped).
+    fn next(&mut self) -> io::Result<Line> {
+        loop {
+            let line = self.next_physical()?;
+            if line != Line::Text || !self.buf.is_empty() {
+                return Ok(line);
+            }
+        }
+    }
+
+    /// The next line, blank or not ([`Line::Text`] with an empty buffer when blank).
+    fn next_physical(&mut self) -> io::Result<Line> {
+        self.buf.clear();
+        // The content, plus `\r\n`, plus one byte to tell a line that is too long.
+        let limit = MAX_LINE_BYTES as u64 + 3;
+        let n = (&mut self.reader)
+            .take(limit)
+            .read_until(b'\n', &mut self.buf)?;
+        if n == 0 {
+            return Ok(Line::Eof);
+        }
+        self.number += 1;
+        let complete = self.buf.last() == Some(&b'\n');
+        if complete {
+            self.buf.pop();
+        } else if n as u64 == limit {
+            self.skip_rest_of_line()?;
+            self.buf.clear();
+            return Ok(Line::TooLong);
+        }
+        if self.buf.last() == Some(&b'\r') {
+            self.buf.pop();
+        }
+        if self.number == 1 && self.buf.starts_with(BOM) {
+            self.buf.drain(..BOM.len());
+        }
+        if self.buf.len() > MAX_LINE_BYTES {
+            self.buf.clear();
+            return Ok(Line::TooLong);
+        }
+        Ok(Line::Text)
+    }
+
+    /// Consumes bytes up to and including the next `\n` (or the end) without keeping them.
+    fn skip_rest_of_line(&mut self) -> io::Result<()> {
+        loop {
+            let buf = self.reader.fill_buf()?;
+            if buf.is_empty() {
+                return Ok(());
+            }
+            match buf.iter().position(|&b| b == b'\n') {
+                Some(i) => {
+                    self.reader.consume(i + 1);
+                    return Ok(());
+                }
+                None => {
+                    let all = buf.len();
+                    self.reader.consume(all);
+                }
+            }
+        }
+    }
+}
+
+/// Whether a quoted field of `line` is still open at its end, by the CSV reader's rules: a
+/// quote opens a quoted field only at the start of a field, `""` inside one is a literal
+/// quote, and after the closing quote the field goes on unquoted (where quotes are literal).
+fn quote_left_open(line: &[u8]) -> bool {
+    #[derive(PartialEq)]
+    enum State {
+        FieldStart,
+        Unquoted,
+        Quoted,
+        QuoteInQuoted,
+    }
+    let mut state = State::FieldStart;
+    for &b in line {
+        state = match state {
+            State::FieldStart if b == QUOTE => State::Quoted,
+            State::FieldStart | State::Unquoted | State::QuoteInQuoted if b == DELIMITER => {
+                State::FieldStart
+            }
+            State::FieldStart | State::Unquoted => State::Unquoted,
+            State::Quoted if b == QUOTE => State::QuoteInQuoted,
+            State::Quoted => State::Quoted,
+            State::QuoteInQuoted if b == QUOTE => State::Quoted,
+            State::QuoteInQuoted => State::Unquoted,
+        };
+    }
+    state == State::Quoted
+}
+
+/// The fields of one line (it holds no line break), parsed on its own.
+fn parse_fields(line: &[u8], record: &mut csv::ByteRecord) {
+    let mut reader = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .flexible(true)
+        .delimiter(DELIMITER)
+        .quote(QUOTE)
+        // Only `\n` ends a record, and the line holds none: a stray `\r` inside it is data,
+        // not a second record.
+        .terminator(csv::Terminator::Any(b'\n'))
+        .buffer_capacity(line.len().max(1))
+        .from_reader(line);
+    // Reading from a byte slice cannot fail, and a flexible reader accepts any field count;
+    // an empty line (never passed here) would leave the record empty.
+    if !matches!(reader.read_byte_record(record), Ok(true)) {
+        record.clear();
+    }
 }
 
 /// Streams the rows of a contacts file.
 #[derive(Debug)]
 pub struct ContactReader {
     path: PathBuf,
-    reader: csv::Reader<BufReader<File>>,
+    lines: Lines,
     headers: Vec<String>,
     phone_index: usize,
     record: csv::ByteRecord,
-    lines: LineIndex,
-}
-
-/// Maps byte offsets of the file to line numbers by reading it a second time, sequentially
-/// (the CSV reader's own line count skips blank lines, which would misreport later rows).
-#[derive(Debug)]
-struct LineIndex {
-    reader: BufReader<File>,
-    offset: u64,
-    line: u64,
-}
-
-impl LineIndex {
-    /// The 1-based line of the record starting at `byte` (offsets must not decrease).
-    fn line_at(&mut self, byte: u64) -> u64 {
-        while self.offset < byte {
-            let Ok(buf) = self.reader.fill_buf() else {
-                break;
-            };
-            if buf.is_empty() {
-                break;
-            }
-            let take = buf
-                .len()
-                .min(usize::try_from(byte - self.offset).unwrap_or(usize::MAX));
-            self.line += buf[..take].iter().filter(|&&b| b == b'\n').count() as u64;
-            self.reader.consume(take);
-            self.offset += take as u64;
-        }
-        // The reader's position of a record may point at blank lines it skipped before it.
-        while let Ok(buf) = self.reader.fill_buf() {
-            let blank = buf
-                .iter()
-                .take_while(|&&b| b == b'\n' || b == b'\r')
-                .count();
-            if blank == 0 {
-                break;
-            }
-            self.line += buf[..blank].iter().filter(|&&b| b == b'\n').count() as u64;
-            self.reader.consume(blank);
-            self.offset += blank as u64;
-        }
-        self.line
-    }
 }
 
 impl ContactReader {
-    /// Opens a contacts file and reads its header.
+    /// Opens a contacts file and reads its header (the first line that is not blank).
     ///
     /// # Errors
     /// [`ContactsError::Open`] when the file cannot be opened, [`ContactsError::Header`] when
-    /// it has no header row, a header that is not UTF-8, or no `phone` column.
+    /// it has no header row, a header that is not UTF-8, too long or with an unclosed quote,
+    /// or no `phone` column, [`ContactsError::Read`] when reading it fails.
     pub fn open(path: &Path) -> Result<Self, ContactsError> {
         let file = File::open(path).map_err(|source| ContactsError::Open {
             path: path.to_path_buf(),
             source,
         })?;
-        let mut reader = csv::ReaderBuilder::new()
-            .flexible(true)
-            .from_reader(BufReader::new(file));
+        let mut lines = Lines {
+            reader: BufReader::new(file),
+            buf: Vec::new(),
+            number: 0,
+        };
         let header_error = |reason: String| ContactsError::Header {
             path: path.to_path_buf(),
             reason,
         };
-        let raw = reader
-            .byte_headers()
-            .map_err(|e| header_error(format!("cannot read the header row: {e}")))?
-            .clone();
-        if raw.is_empty() {
-            return Err(header_error(
-                "the file is empty: expected a header row with a `phone` column".into(),
-            ));
+        let read_error = |source| ContactsError::Read {
+            path: path.to_path_buf(),
+            source,
+        };
+        match lines.next().map_err(read_error)? {
+            Line::Text => {}
+            Line::Eof => {
+                return Err(header_error(
+                    "the file is empty: expected a header row with a `phone` column".into(),
+                ));
+            }
+            Line::TooLong => {
+                return Err(header_error(format!(
+                    "the header row (line {}) is longer than {} KiB",
+                    lines.number,
+                    MAX_LINE_BYTES / 1024
+                )));
+            }
         }
+        if quote_left_open(&lines.buf) {
+            return Err(header_error(format!(
+                "the header row (line {}) has a quoted field that is not closed on that line",
+                lines.number
+            )));
+        }
+        let mut raw = csv::ByteRecord::new();
+        parse_fields(&lines.buf, &mut raw);
         let headers = raw
             .iter()
             .map(|h| std::str::from_utf8(h).map(|s| s.trim().to_owned()))
@@ -170,22 +296,12 @@ impl ContactReader {
                     headers.join(", ")
                 ))
             })?;
-        let second = File::open(path).map_err(|source| ContactsError::Open {
-            path: path.to_path_buf(),
-            source,
-        })?;
-        let lines = LineIndex {
-            reader: BufReader::new(second),
-            offset: 0,
-            line: 1,
-        };
         Ok(Self {
             path: path.to_path_buf(),
-            reader,
+            lines,
             headers,
             phone_index,
             record: csv::ByteRecord::new(),
-            lines,
         })
     }
 
@@ -194,26 +310,34 @@ impl ContactReader {
         &self.headers
     }
 
+    /// The next line that is not blank.
+    fn next_line(&mut self) -> Result<Line, ContactsError> {
+        self.lines.next().map_err(|source| ContactsError::Read {
+            path: self.path.clone(),
+            source,
+        })
+    }
+
     /// The next data row, `None` at the end.
     ///
     /// # Errors
     /// [`ContactsError::Read`] when the file cannot be read further.
     pub fn next_row(&mut self) -> Result<Option<Row>, ContactsError> {
-        match self.reader.read_byte_record(&mut self.record) {
-            Ok(false) => Ok(None),
-            Ok(true) => {
-                let byte = self.record.position().map_or(0, |p| p.byte());
-                let line = self.lines.line_at(byte);
-                Ok(Some(self.parse(line)))
-            }
-            Err(source) => Err(ContactsError::Read {
-                path: self.path.clone(),
-                source,
-            }),
+        match self.next_line()? {
+            Line::Eof => Ok(None),
+            Line::TooLong => Ok(Some(Row::Invalid(InvalidRow {
+                line: self.lines.number,
+                phone: String::new(),
+                reason: format!("line longer than {} KiB", MAX_LINE_BYTES / 1024),
+            }))),
+            Line::Text => Ok(Some(self.parse())),
         }
     }
 
-    fn parse(&self, line: u64) -> Row {
+    fn parse(&mut self) -> Row {
+        let line = self.lines.number;
+        let open_quote = quote_left_open(&self.lines.buf);
+        parse_fields(&self.lines.buf, &mut self.record);
         let phone_lossy = self
             .record
             .get(self.phone_index)
@@ -226,6 +350,11 @@ impl ContactReader {
                 reason,
             })
         };
+        if open_quote {
+            return invalid(
+                "a quoted field is not closed on this line (a field cannot span lines)".into(),
+            );
+        }
         if self.record.len() != self.headers.len() {
             return invalid(format!(
                 "expected {} fields as in the header, found {}",
@@ -256,21 +385,15 @@ impl ContactReader {
     }
 }
 
-/// Counts the data rows of a contacts file (a streaming pass, for progress totals).
+/// Counts the data rows of a contacts file (a streaming pass, for progress totals): every line
+/// that is not blank after the header, exactly the rows [`ContactReader::next_row`] yields.
 ///
 /// # Errors
 /// As [`ContactReader::open`] and [`ContactReader::next_row`].
 pub fn count_rows(path: &Path) -> Result<u64, ContactsError> {
     let mut reader = ContactReader::open(path)?;
     let mut n = 0;
-    while reader
-        .reader
-        .read_byte_record(&mut reader.record)
-        .map_err(|source| ContactsError::Read {
-            path: path.to_path_buf(),
-            source,
-        })?
-    {
+    while reader.next_line()? != Line::Eof {
         n += 1;
     }
     Ok(n)
@@ -347,5 +470,168 @@ mod tests {
             count_rows(file(b"phone\n+447446466847\nbad\n").path()).unwrap(),
             2
         );
+    }
+
+    fn summary(rows: &[Row]) -> Vec<(u64, bool)> {
+        rows.iter()
+            .map(|row| match row {
+                Row::Valid(c) => (c.line, true),
+                Row::Invalid(i) => (i.line, false),
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_stray_quote_spoils_only_its_own_line() {
+        // Defect: the csv crate let the unclosed quote of line 3 run to the end of the file,
+        // so line 3 was dialled with lines 4+ in its metadata and they were never read.
+        let input =
+            b"phone,name\n+447446466801,a\n+447446466802,\"bob\n+447446466803,c\n+447446466804,d\n";
+        let r = rows(input);
+        assert_eq!(
+            summary(&r),
+            vec![(2, true), (3, false), (4, true), (5, true)],
+            "{r:?}"
+        );
+        let Row::Invalid(i) = &r[1] else {
+            unreachable!()
+        };
+        assert_eq!(i.phone, "+447446466802");
+        assert!(i.reason.contains("not closed on this line"), "{}", i.reason);
+        let Row::Valid(c) = &r[2] else { unreachable!() };
+        assert_eq!(
+            (c.phone.as_str(), &c.metadata["name"]),
+            ("+447446466803", &"c".into())
+        );
+        assert_eq!(count_rows(file(input).path()).unwrap(), 4);
+    }
+
+    #[test]
+    fn quoted_fields_on_one_line_still_parse() {
+        let r = rows(b"phone,name,note\n\"+447446466801\",\"Smith, \"\"Jr\"\"\",a\"b\n");
+        let Row::Valid(c) = &r[0] else {
+            panic!("{r:?}")
+        };
+        assert_eq!(c.phone, "+447446466801");
+        assert_eq!(c.metadata["name"], "Smith, \"Jr\"");
+        assert_eq!(
+            c.metadata["note"], "a\"b",
+            "a quote inside an unquoted field is data"
+        );
+        let open = rows(b"phone,name\n+447446466801,\"a,b\n");
+        assert!(
+            matches!(&open[0], Row::Invalid(i) if i.line == 2),
+            "{open:?}"
+        );
+    }
+
+    #[test]
+    fn the_quote_scanner_agrees_with_the_csv_reader() {
+        // The csv reader lets an open quote run on: parsing `line \n x` gives one record when
+        // the line leaves a quote open and two when it does not.
+        let open_per_csv = |line: &[u8]| {
+            let mut input = line.to_vec();
+            input.extend_from_slice(b"\nx");
+            let mut reader = csv::ReaderBuilder::new()
+                .has_headers(false)
+                .flexible(true)
+                .terminator(csv::Terminator::Any(b'\n'))
+                .from_reader(&input[..]);
+            reader.byte_records().count() == 1
+        };
+        let cases: [&[u8]; 16] = [
+            b"a,b",
+            b"\"a\",b",
+            b"\"a",
+            b"a,\"b",
+            b"a,\"b\"",
+            b"a,\"b\"\"",
+            b"a,\"b\"\"\"",
+            b"a,b\"",
+            b"a,b\"c\"d",
+            b"\"a\"b\"c",
+            b"\"a\"\"",
+            b"\"\"",
+            b"\"",
+            b",\"",
+            b"\"a,\"\",b",
+            b"\"a\r\",b",
+        ];
+        for line in cases {
+            assert_eq!(
+                quote_left_open(line),
+                open_per_csv(line),
+                "{}",
+                String::from_utf8_lossy(line)
+            );
+        }
+    }
+
+    #[test]
+    fn a_line_over_64_kib_is_invalid_and_never_buffered_whole() {
+        // Defect: a row had no size limit; a 10 MiB line was read into memory whole.
+        let mut input = b"phone,name\n+447446466801,a\n".to_vec();
+        input.extend(std::iter::repeat_n(b'x', 10 * 1024 * 1024));
+        input.extend_from_slice(b"\n+447446466803,c\n");
+        let f = file(&input);
+        let mut reader = ContactReader::open(f.path()).unwrap();
+        let mut out = Vec::new();
+        while let Some(row) = reader.next_row().unwrap() {
+            assert!(
+                reader.lines.buf.capacity() <= 2 * MAX_LINE_BYTES + 8,
+                "buffer grew to {}",
+                reader.lines.buf.capacity()
+            );
+            out.push(row);
+        }
+        assert_eq!(summary(&out), vec![(2, true), (3, false), (4, true)]);
+        let Row::Invalid(i) = &out[1] else {
+            unreachable!()
+        };
+        assert_eq!(i.reason, "line longer than 64 KiB");
+        assert_eq!(count_rows(f.path()).unwrap(), 3);
+    }
+
+    #[test]
+    fn the_line_limit_is_exact_with_crlf_and_at_the_end_of_the_file() {
+        let line = |len: usize| {
+            let mut l = b"+447446466801,".to_vec();
+            l.resize(len, b'n');
+            l
+        };
+        let mut input = b"phone,name\r\n".to_vec();
+        for part in [
+            line(MAX_LINE_BYTES),
+            b"\r\n".to_vec(),
+            line(MAX_LINE_BYTES + 1),
+        ] {
+            input.extend(part);
+        }
+        input.extend_from_slice(b"\r\n");
+        input.extend(line(MAX_LINE_BYTES + 2));
+        let r = rows(&input);
+        assert_eq!(
+            summary(&r),
+            vec![(2, true), (3, false), (4, false)],
+            "at the limit, over it by one, and a last line without a line break"
+        );
+    }
+
+    #[test]
+    fn a_bom_crlf_and_blank_lines_are_read_as_before() {
+        let r = rows(b"\xEF\xBB\xBFphone,name\r\n+447446466801,a\r\n\r\n\n+447446466802,\"b\"\r\n");
+        assert_eq!(summary(&r), vec![(2, true), (5, true)], "{r:?}");
+        let Row::Valid(c) = &r[1] else { unreachable!() };
+        assert_eq!(c.metadata["name"], "b", "no \\r left in the last field");
+        let r = rows(b"\n\nphone\n+447446466801");
+        assert_eq!(
+            summary(&r),
+            vec![(4, true)],
+            "blank lines before the header count"
+        );
+        let e = ContactReader::open(file(b"\n\r\n").path()).unwrap_err();
+        assert!(e.to_string().contains("the file is empty"), "{e}");
+        let e = ContactReader::open(file(b"phone,\"name\n+447446466801,a\n").path()).unwrap_err();
+        assert!(e.to_string().contains("not closed"), "{e}");
     }
 }

@@ -45,8 +45,9 @@ impl SuppressList {
         Self::default()
     }
 
-    /// Loads `path` (one E.164 number a line; blank lines and `#` comments ignored) and opens
-    /// it for appending; a missing file is an empty list, created on the first opt-out.
+    /// Loads `path` (one E.164 number a line; blank lines, `#` comments and a leading UTF-8
+    /// byte order mark ignored) and opens it for appending; a missing file is an empty list,
+    /// created on the first opt-out.
     ///
     /// # Errors
     /// [`SuppressError`] naming the file, and the line of an entry that is not E.164.
@@ -60,8 +61,10 @@ impl SuppressList {
             Err(e) if e.kind() == io::ErrorKind::NotFound => String::new(),
             Err(e) => return Err(io_err(e)),
         };
+        // Editors on Windows save "UTF-8" with a byte order mark; it is not part of the entry.
+        let entries = text.strip_prefix('\u{feff}').unwrap_or(&text);
         let mut numbers = HashSet::new();
-        for (i, raw) in text.lines().enumerate() {
+        for (i, raw) in entries.lines().enumerate() {
             let entry = raw.split('#').next().unwrap_or("").trim();
             if entry.is_empty() {
                 continue;
@@ -165,5 +168,21 @@ mod tests {
         assert!(e.contains("line 2") && e.contains("0207 946 0000"), "{e}");
         let missing = SuppressList::load(&dir.path().join("new.txt")).unwrap();
         assert!(missing.is_empty());
+    }
+
+    #[test]
+    fn a_leading_bom_is_not_part_of_the_first_entry() {
+        // Defect: a suppress file saved with a UTF-8 BOM was refused ("\u{feff}+1415..." is
+        // not E.164), so the campaign could not start.
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("s.txt");
+        std::fs::write(&path, "\u{feff}+14155559999\r\n+447700900999").unwrap();
+        let mut s = SuppressList::load(&path).unwrap();
+        assert!(s.contains("+14155559999") && s.contains("+447700900999"));
+        s.add("+14155559998").unwrap();
+        assert_eq!(SuppressList::load(&path).unwrap().len(), 3);
+        std::fs::write(&path, "+14155559999\n\u{feff}+447700900999\n").unwrap();
+        let e = SuppressList::load(&path).unwrap_err().to_string();
+        assert!(e.contains("line 2"), "only a leading BOM is dropped: {e}");
     }
 }

@@ -5,7 +5,7 @@ mod common;
 
 use std::io::Write;
 
-use common::{campaign, results, sim, stderr};
+use common::{campaign, contacts, results, sim, stderr};
 
 #[test]
 fn malformed_rows_are_failed_invalid_input_with_line_numbers() {
@@ -64,4 +64,72 @@ fn an_unusable_contacts_file_exits_2_naming_it() {
     let o = campaign(dir.path(), &sim, &no_phone, &[]);
     assert_eq!(o.status.code(), Some(2));
     assert!(stderr(&o).contains("phone"), "{}", stderr(&o));
+}
+
+#[test]
+fn a_stray_quote_fails_its_own_line_and_the_rest_is_dialled() {
+    // Defect: an unclosed quote on line 3 ran to the end of the file: line 3 was dialled with
+    // lines 4+ in its metadata and lines 4+ silently vanished from the results.
+    let dir = tempfile::tempdir().unwrap();
+    let sim = sim(common::fast_scenario());
+    let path = dir.path().join("c.csv");
+    std::fs::write(
+        &path,
+        "phone,name\n+447446466801,a\n+447446466802,\"bob\n+447446466803,c\n+447446466804,d\n",
+    )
+    .unwrap();
+    let out = dir.path().join("r.jsonl");
+    let o = campaign(dir.path(), &sim, &path, &["--out", out.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let r = results(&out);
+    assert_eq!(r.len(), 4, "every line appears once: {r:?}");
+    let stray = r.iter().find(|l| l["line"] == 3).expect("line 3");
+    assert_eq!(stray["status"], "failed", "{stray}");
+    assert_eq!(stray["error"]["code"], "invalid_input", "{stray}");
+    assert!(
+        stray["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("not closed"),
+        "{stray}"
+    );
+    for (line, phone) in [
+        (2, "+447446466801"),
+        (4, "+447446466803"),
+        (5, "+447446466804"),
+    ] {
+        let l = r.iter().find(|l| l["line"] == line).expect("a result");
+        assert_eq!(
+            (l["phone"].as_str(), &l["status"]),
+            (Some(phone), &"completed".into())
+        );
+    }
+    assert_eq!(sim.stats().calls_created, 3);
+}
+
+#[test]
+fn out_naming_the_contacts_file_exits_2_and_leaves_it_alone() {
+    // Defect: `--out` was only used at the end, when the results were renamed over the
+    // contacts file after every contact had been dialled.
+    let dir = tempfile::tempdir().unwrap();
+    let sim = sim(common::fast_scenario());
+    let file = contacts(dir.path(), 2, &[]);
+    let before = std::fs::read(&file).unwrap();
+    let o = campaign(dir.path(), &sim, &file, &["--out", "./contacts.csv"]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("--out") && stderr(&o).contains("--contacts"),
+        "{}",
+        stderr(&o)
+    );
+    assert_eq!(std::fs::read(&file).unwrap(), before);
+    assert_eq!(sim.stats().calls_created, 0);
+    let o = campaign(dir.path(), &sim, &file, &["--out", "missing/r.jsonl"]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("--out missing/r.jsonl"),
+        "{}",
+        stderr(&o)
+    );
+    assert_eq!(sim.stats().calls_created, 0, "refused before dialling");
 }

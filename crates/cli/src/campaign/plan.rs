@@ -2,7 +2,7 @@
 //! ready-to-use object. Anything wrong here is a [`UsageError`] naming the input (exit 2).
 
 use std::net::{SocketAddr, ToSocketAddrs};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use redial_policy::Config;
 use redial_policy::config::{ACCOUNT_BUCKET, Idempotency};
@@ -73,6 +73,18 @@ impl Plan {
     /// [`UsageError`] naming the flag, file or config key at fault.
     pub fn from_args(a: CampaignArgs) -> Result<Plan, UsageError> {
         ContactReader::open(&a.contacts).map_err(|e| UsageError::new(e.to_string()))?;
+        // Before the suppress list and the journal are loaded: both create their file.
+        let inputs = [
+            ("--contacts", Some(&a.contacts)),
+            ("--journal", a.journal.as_ref()),
+            ("--suppress", a.suppress.as_ref()),
+        ];
+        check_out(
+            &a.out,
+            inputs
+                .iter()
+                .filter_map(|&(flag, path)| Some((flag, path?.as_path()))),
+        )?;
         redial_transport::validate::path_id("agent_id", &a.agent)
             .map_err(|e| UsageError::new(format!("--agent: {e}")))?;
         if let Some(from) = &a.from {
@@ -132,6 +144,68 @@ impl Plan {
             in_flight,
         })
     }
+}
+
+/// Refuses, before anything is dialled, an `--out` the results could not be renamed to at the
+/// end (an existing directory, or in a directory that does not exist) or that is one of the
+/// campaign's input files (`inputs`: flag and path), which the results would overwrite. `-`
+/// (stdout) is always fine.
+///
+/// # Errors
+/// [`UsageError`] naming `--out` and the problem.
+fn check_out<'a>(
+    out: &Path,
+    inputs: impl IntoIterator<Item = (&'a str, &'a Path)>,
+) -> Result<(), UsageError> {
+    if out == Path::new("-") {
+        return Ok(());
+    }
+    let shown = out.display();
+    if out.is_dir() {
+        return Err(UsageError::new(format!(
+            "--out {shown}: is a directory; name a results file (or - for stdout)"
+        )));
+    }
+    let parent = match out.parent() {
+        Some(p) if p.as_os_str().is_empty() => Path::new("."),
+        Some(p) => p,
+        None => Path::new("/"),
+    };
+    if !parent.is_dir() {
+        return Err(UsageError::new(format!(
+            "--out {shown}: directory {} does not exist",
+            parent.display()
+        )));
+    }
+    let target = same_file_key(out);
+    for (flag, path) in inputs {
+        if same_file_key(path) == target {
+            return Err(UsageError::new(format!(
+                "--out {shown}: is the {flag} file {}; the results would overwrite it",
+                path.display()
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// What two spellings of one file have in common: the canonical path when the file exists,
+/// else its canonical directory joined with its name, else the path as given.
+fn same_file_key(path: &Path) -> PathBuf {
+    if let Ok(p) = path.canonicalize() {
+        return p;
+    }
+    let (Some(parent), Some(name)) = (path.parent(), path.file_name()) else {
+        return path.to_path_buf();
+    };
+    let parent = if parent.as_os_str().is_empty() {
+        Path::new(".")
+    } else {
+        parent
+    };
+    parent
+        .canonicalize()
+        .map_or_else(|_| path.to_path_buf(), |p| p.join(name))
 }
 
 fn parse_key(raw: &str) -> Result<ApiKey, UsageError> {
@@ -210,6 +284,7 @@ pub fn parse_addr(raw: &str) -> Result<SocketAddr, UsageError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use clap::Parser;
 
     #[test]
     fn flags_override_the_config() {
@@ -251,5 +326,110 @@ mod tests {
             "0.0.0.0:80".parse().unwrap()
         );
         assert!(parse_addr("nope").is_err());
+    }
+
+    /// `redial campaign` flags over a contacts file in `dir`, plus `extra`.
+    fn args(dir: &Path, extra: &[&str]) -> CampaignArgs {
+        let contacts = dir.join("c.csv");
+        std::fs::write(&contacts, "phone\n+447446466801\n").unwrap();
+        let mut argv = vec![
+            "redial",
+            "campaign",
+            "--contacts",
+            contacts.to_str().unwrap(),
+            "--agent",
+            "agent_demo",
+            "--api-key",
+            SIM_KEY,
+        ];
+        argv.extend_from_slice(extra);
+        let cli = crate::args::Cli::try_parse_from(argv).unwrap();
+        let crate::args::Command::Campaign(a) = cli.command else {
+            unreachable!()
+        };
+        *a
+    }
+
+    fn out_error(dir: &Path, extra: &[&str]) -> String {
+        let e = Plan::from_args(args(dir, extra)).unwrap_err().to_string();
+        assert!(e.starts_with("--out "), "the message names --out: {e}");
+        e
+    }
+
+    #[test]
+    fn an_out_that_cannot_be_created_is_refused_before_dialling() {
+        // Defect: a directory or a missing parent was only found when the results were
+        // renamed into place, after the whole campaign had been dialled.
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        let e = out_error(d, &["--out", d.to_str().unwrap()]);
+        assert!(e.contains("is a directory"), "{e}");
+        let missing = d.join("nope").join("r.jsonl");
+        let e = out_error(d, &["--out", missing.to_str().unwrap()]);
+        assert!(e.contains("does not exist"), "{e}");
+        let ok = d.join("r.jsonl");
+        assert!(Plan::from_args(args(d, &["--out", ok.to_str().unwrap()])).is_ok());
+        assert!(Plan::from_args(args(d, &["--out", "-"])).is_ok(), "stdout");
+    }
+
+    #[test]
+    fn an_out_that_is_an_input_file_is_refused() {
+        // Defect: `--out` naming the contacts, journal or suppress file was accepted, and the
+        // results were renamed over it at the end.
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        let sub = d.join("sub");
+        std::fs::create_dir(&sub).unwrap();
+        // Another spelling of the (existing) contacts file.
+        let contacts = sub.join("..").join("c.csv");
+        let e = out_error(d, &["--out", contacts.to_str().unwrap()]);
+        assert!(e.contains("--contacts"), "{e}");
+        assert_eq!(
+            std::fs::read_to_string(d.join("c.csv")).unwrap(),
+            "phone\n+447446466801\n"
+        );
+        // Files that do not exist yet: refused before the journal or suppress file is created.
+        let journal = d.join("j.log");
+        let same_journal = sub.join("..").join("j.log");
+        let e = out_error(
+            d,
+            &[
+                "--journal",
+                journal.to_str().unwrap(),
+                "--out",
+                same_journal.to_str().unwrap(),
+            ],
+        );
+        assert!(e.contains("--journal"), "{e}");
+        assert!(!journal.exists());
+        let suppress = d.join("s.txt");
+        let e = out_error(
+            d,
+            &[
+                "--suppress",
+                suppress.to_str().unwrap(),
+                "--out",
+                suppress.to_str().unwrap(),
+            ],
+        );
+        assert!(e.contains("--suppress"), "{e}");
+        assert!(!suppress.exists());
+        // An existing suppress file reached through a symlink.
+        #[cfg(unix)]
+        {
+            std::fs::write(&suppress, "+14155559999\n").unwrap();
+            let link = d.join("link.txt");
+            std::os::unix::fs::symlink(&suppress, &link).unwrap();
+            let e = out_error(
+                d,
+                &[
+                    "--suppress",
+                    suppress.to_str().unwrap(),
+                    "--out",
+                    link.to_str().unwrap(),
+                ],
+            );
+            assert!(e.contains("--suppress"), "{e}");
+        }
     }
 }
