@@ -161,7 +161,8 @@ impl ResultsWriter {
     }
 }
 
-fn partial_path(path: &Path) -> PathBuf {
+/// Where results are written until the run finishes (`<out>.partial`).
+pub(crate) fn partial_path(path: &Path) -> PathBuf {
     let mut name = path
         .file_name()
         .map(|n| n.to_os_string())

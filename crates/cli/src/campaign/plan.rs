@@ -177,11 +177,15 @@ fn check_out<'a>(
             parent.display()
         )));
     }
-    let target = same_file_key(out);
+    // Results go to `<out>.partial` first, then are renamed to `<out>`: neither may be an input.
+    let targets = [
+        same_file_key(out),
+        same_file_key(&crate::results::partial_path(out)),
+    ];
     for (flag, path) in inputs {
-        if same_file_key(path) == target {
+        if targets.contains(&same_file_key(path)) {
             return Err(UsageError::new(format!(
-                "--out {shown}: is the {flag} file {}; the results would overwrite it",
+                "--out {shown}: it or its {shown}.partial is the {flag} file {}; the results would overwrite it",
                 path.display()
             )));
         }
@@ -402,6 +406,18 @@ mod tests {
         );
         assert!(e.contains("--journal"), "{e}");
         assert!(!journal.exists());
+        // The results are written to `<out>.partial` first: that may not be an input either.
+        let partial_journal = d.join("r.jsonl.partial");
+        let e = out_error(
+            d,
+            &[
+                "--journal",
+                partial_journal.to_str().unwrap(),
+                "--out",
+                d.join("r.jsonl").to_str().unwrap(),
+            ],
+        );
+        assert!(e.contains("--journal") && e.contains(".partial"), "{e}");
         let suppress = d.join("s.txt");
         let e = out_error(
             d,
