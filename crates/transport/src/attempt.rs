@@ -12,7 +12,7 @@ use bytes::{Bytes, BytesMut};
 use redial_policy::{
     ApiError, Failure, MAX_ERROR_BODY_BYTES, ResponseMeta, TransportError, TransportKind,
 };
-use reqwest::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE, HeaderMap, RETRY_AFTER};
+use reqwest::header::{AUTHORIZATION, CONTENT_TYPE, HeaderMap, RETRY_AFTER};
 
 use crate::client::Inner;
 use crate::clock;
@@ -43,8 +43,7 @@ pub(crate) async fn send(
     let mut rb = inner
         .http
         .request(req.method_reqwest(), url)
-        .header(AUTHORIZATION, inner.key.header_value().clone())
-        .header(ACCEPT, "application/json");
+        .header(AUTHORIZATION, inner.key.header_value().clone());
     if let Some(body) = &req.body {
         rb = rb
             .header(CONTENT_TYPE, "application/json")

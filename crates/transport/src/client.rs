@@ -51,6 +51,8 @@ pub(crate) struct Inner {
     pub(crate) policy: ArcSwap<Policy>,
     pub(crate) limiter: Limiter,
     pub(crate) halts: Halts,
+    /// Metric handles of the success path.
+    pub(crate) success_metrics: crate::metrics::SuccessHandles,
     rng: Mutex<SmallRng>,
 }
 
@@ -175,7 +177,14 @@ impl ClientBuilder {
         let limiter = self
             .limiter
             .unwrap_or_else(|| Limiter::in_process(policy.config()));
+        // `Accept` rides in the default headers (set once), not added to every request.
+        let mut default_headers = reqwest::header::HeaderMap::new();
+        default_headers.insert(
+            reqwest::header::ACCEPT,
+            reqwest::header::HeaderValue::from_static("application/json"),
+        );
         let http = reqwest::Client::builder()
+            .default_headers(default_headers)
             .connect_timeout(CONNECT_TIMEOUT)
             .pool_idle_timeout(POOL_IDLE_TIMEOUT)
             .user_agent(concat!("redial/", env!("CARGO_PKG_VERSION")))
@@ -194,6 +203,7 @@ impl ClientBuilder {
                 policy: ArcSwap::from_pointee(policy),
                 limiter,
                 halts: Halts::default(),
+                success_metrics: crate::metrics::SuccessHandles::default(),
                 rng: Mutex::new(rng),
             }),
         })

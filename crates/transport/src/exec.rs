@@ -81,7 +81,13 @@ impl Client {
             "attempts",
             result.as_ref().map_or_else(Error::attempts, |(_, n)| *n),
         );
-        m::request_done(req.group, req.route, outcome, elapsed);
+        match &result {
+            Ok(_) => self
+                .inner
+                .success_metrics
+                .record(req.group, req.route, elapsed),
+            Err(_) => m::request_failed(req.group, req.route, outcome, elapsed),
+        }
         result
     }
 
@@ -153,7 +159,6 @@ impl Client {
                     attempt_span.record("decision", "success");
                     inner.limiter.pacer().on_success(req.method, &req.path);
                     inner.limiter.breakers().record(req.group, permit, false);
-                    m::successful_attempt(req.group);
                     return Ok((value, n));
                 }
                 Err(f) => f,

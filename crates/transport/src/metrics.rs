@@ -132,13 +132,51 @@ pub(crate) fn halted(scope: &HaltScope) {
     counter!(HALTS, "scope" => scope.kind()).increment(1);
 }
 
-/// Records a successful attempt.
-pub(crate) fn successful_attempt(group: &'static str) {
-    counter!(ATTEMPTS, "group" => group, "type" => "none", "code" => "none", "decision" => "success").increment(1);
+/// Handles of the success path's metrics, registered once per route: building a labelled
+/// key and looking it up in the recorder on every request cost more than the rest of the
+/// bookkeeping together (docs/benchmarks.md). Like the limiter's handles they bind to the
+/// recorder installed when a route is first used: install the exporter before requests flow.
+#[derive(Debug, Default)]
+pub(crate) struct SuccessHandles {
+    routes: std::sync::Mutex<Vec<RouteHandles>>,
 }
 
-/// Records the end of a logical request.
-pub(crate) fn request_done(
+#[derive(Debug)]
+struct RouteHandles {
+    route: &'static str,
+    attempts: metrics::Counter,
+    requests: metrics::Counter,
+    duration: metrics::Histogram,
+}
+
+impl SuccessHandles {
+    /// Records a request that succeeded (its successful attempt, the request, its duration).
+    pub(crate) fn record(&self, group: &'static str, route: &'static str, elapsed: Duration) {
+        let mut routes = self
+            .routes
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let index = match routes.iter().position(|r| r.route == route) {
+            Some(i) => i,
+            None => {
+                routes.push(RouteHandles {
+                    route,
+                    attempts: counter!(ATTEMPTS, "group" => group, "type" => "none", "code" => "none", "decision" => "success"),
+                    requests: counter!(REQUESTS, "group" => group, "route" => route, "outcome" => "success"),
+                    duration: histogram!(REQUEST_DURATION, "group" => group, "outcome" => "success"),
+                });
+                routes.len() - 1
+            }
+        };
+        let handles = &routes[index];
+        handles.attempts.increment(1);
+        handles.requests.increment(1);
+        handles.duration.record(elapsed.as_secs_f64());
+    }
+}
+
+/// Records the end of a logical request that did not succeed.
+pub(crate) fn request_failed(
     group: &'static str,
     route: &'static str,
     outcome: &'static str,
