@@ -3,8 +3,7 @@
 
 mod common;
 
-use std::path::Path;
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::Duration;
 
 use common::{AGENT, KEY, contacts, results, sim};
@@ -35,25 +34,7 @@ fn an_interrupted_campaign_reports_every_contact_once_and_exits_130() {
             journal.to_str().unwrap(),
         ],
     );
-    let mut child = Command::new(env!("CARGO_BIN_EXE_redial"))
-        .args(&args)
-        .current_dir(dir.path())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let finished = |p: &Path| {
-        std::fs::read_to_string(p).map_or(0, |t| t.matches("\"kind\":\"finished\"").count())
-    };
-    let mut waited = Duration::ZERO;
-    while finished(&journal) < 4 {
-        assert!(
-            waited < Duration::from_secs(30),
-            "the campaign makes progress"
-        );
-        assert!(child.try_wait().unwrap().is_none(), "still running");
-        std::thread::sleep(Duration::from_millis(20));
-        waited += Duration::from_millis(20);
-    }
+    let mut child = common::spawn_until_finished(dir.path(), &args, &journal, 4);
     let sent = Command::new("kill")
         .args(["-INT", &child.id().to_string()])
         .status()

@@ -5,7 +5,6 @@
 mod common;
 
 use std::path::Path;
-use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use common::{AGENT, KEY, campaign, contacts, number, result_of, results, sim, stderr};
@@ -163,32 +162,11 @@ fn a_kill_9_mid_campaign_loses_nothing_and_dials_nobody_twice() {
             journal.to_str().unwrap(),
         ],
     );
-    let mut child = Command::new(env!("CARGO_BIN_EXE_redial"))
-        .args(&args)
-        .current_dir(dir.path())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
     // Kill once a few contacts have finished (the journal says so), while others are live.
-    let finished = |p: &Path| {
-        std::fs::read_to_string(p).map_or(0, |t| t.matches("\"kind\":\"finished\"").count())
-    };
-    let mut waited = Duration::ZERO;
-    while finished(&journal) < 8 {
-        assert!(
-            waited < Duration::from_secs(30),
-            "the campaign makes progress"
-        );
-        assert!(
-            child.try_wait().unwrap().is_none(),
-            "the campaign is still running"
-        );
-        std::thread::sleep(Duration::from_millis(20));
-        waited += Duration::from_millis(20);
-    }
+    let mut child = common::spawn_until_finished(dir.path(), &args, &journal, 8);
     child.kill().unwrap(); // SIGKILL
     child.wait().unwrap();
-    let before = finished(&journal);
+    let before = common::finished_in_journal(&journal);
     assert!(before < 40, "killed mid-campaign");
 
     let o = common::redial(

@@ -169,3 +169,41 @@ pub(crate) fn number(i: usize) -> String {
 pub(crate) fn stderr(o: &Output) -> String {
     String::from_utf8_lossy(&o.stderr).into_owned()
 }
+
+/// Finished records in a journal so far.
+pub(crate) fn finished_in_journal(journal: &Path) -> usize {
+    std::fs::read_to_string(journal).map_or(0, |t| t.matches("\"kind\":\"finished\"").count())
+}
+
+/// Starts `redial` with `args` in `dir` and returns once the journal holds `finished`
+/// finished records, with the campaign still running (it has more contacts than that).
+pub(crate) fn spawn_until_finished(
+    dir: &Path,
+    args: &[String],
+    journal: &Path,
+    finished: usize,
+) -> std::process::Child {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_redial"))
+        .args(args)
+        .current_dir(dir)
+        .env_remove("NIXFLEX_API_KEY")
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("the redial binary runs");
+    // Bounded wait for progress the campaign reports itself (the journal), not a guess at
+    // how long it takes.
+    let mut waited = Duration::ZERO;
+    while finished_in_journal(journal) < finished {
+        assert!(
+            waited < Duration::from_secs(30),
+            "the campaign makes progress"
+        );
+        assert!(
+            child.try_wait().unwrap().is_none(),
+            "the campaign is still running"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+        waited += Duration::from_millis(20);
+    }
+    child
+}
