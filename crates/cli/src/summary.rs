@@ -39,12 +39,20 @@ pub struct Summary {
 impl Summary {
     /// Counts one result.
     pub fn add(&mut self, r: &ResultLine) {
+        self.add_resumed(r);
+        if let (Status::Halted, Some(scope)) =
+            (r.status, r.error.as_ref().and_then(|e| e.scope.as_ref()))
+        {
+            *self.halted_scopes.entry(scope.clone()).or_default() += 1;
+        }
+    }
+
+    /// Counts a result re-emitted from the journal: like [`Summary::add`], but an earlier
+    /// run's halt does not count as a halt of this run (exit status 3).
+    pub fn add_resumed(&mut self, r: &ResultLine) {
         *self.by_status.entry(r.status).or_default() += 1;
         if let Some(e) = &r.error {
             *self.by_code.entry(e.code.clone()).or_default() += 1;
-            if let (Status::Halted, Some(scope)) = (r.status, &e.scope) {
-                *self.halted_scopes.entry(scope.clone()).or_default() += 1;
-            }
         }
         self.attempts += u64::from(r.attempts);
         self.retries += u64::from(r.attempts.saturating_sub(1));
@@ -120,6 +128,33 @@ impl Summary {
 mod tests {
     use super::*;
     use crate::results::ErrorInfo;
+
+    #[test]
+    fn an_earlier_runs_halt_does_not_halt_this_run() {
+        let halted = ResultLine {
+            line: 2,
+            phone: "+1".into(),
+            status: Status::Halted,
+            call_id: Some("call_1".into()),
+            call_status: None,
+            attempts: 1,
+            error: Some(ErrorInfo {
+                error_type: "authentication_error".into(),
+                code: "invalid_api_key".into(),
+                message: String::new(),
+                scope: Some("account".into()),
+            }),
+        };
+        let mut s = Summary::default();
+        s.add_resumed(&halted);
+        assert!(
+            !s.halted_campaign(),
+            "re-emitted from the journal: not this run's halt"
+        );
+        assert_eq!(s.count(Status::Halted), 1);
+        s.add(&halted);
+        assert!(s.halted_campaign());
+    }
 
     #[test]
     fn counts_statuses_codes_and_halts() {

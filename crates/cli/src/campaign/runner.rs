@@ -333,7 +333,8 @@ struct Sink {
 impl Sink {
     fn handle(&mut self, done: io::Result<ResultLine>) -> anyhow::Result<()> {
         let result = done.context("cannot write the journal")?;
-        if result.status == Status::Halted && self.halt_cause.is_none() {
+        // The cause is the answer that tripped the halt, not a later request that failed fast.
+        if result.status == Status::Halted && result.attempts > 0 && self.halt_cause.is_none() {
             self.halt_cause = result.error.as_ref().map(|e| e.code.clone());
         }
         self.emit(result, true)
@@ -352,7 +353,12 @@ impl Sink {
         self.out
             .write(&r)
             .context("cannot write the results file")?;
-        self.summary.add(&r);
+        if journal {
+            self.summary.add(&r);
+        } else {
+            // Re-emitted from an earlier run: counted, but its halt did not stop this run.
+            self.summary.add_resumed(&r);
+        }
         self.counters.done.fetch_add(1, Ordering::Relaxed);
         self.counters
             .retries
