@@ -188,3 +188,51 @@ async fn messages_send_and_opt_out() {
         Some(&ErrorCode::SmsNotSupportedInRegion)
     );
 }
+
+/// The before-send hook runs right before a create goes on the wire (after slot, pacing and
+/// every check), so a dialer's journal never records a contact that was only queued.
+#[tokio::test(start_paused = true)]
+async fn the_before_send_hook_runs_only_when_a_create_is_sent() {
+    use std::sync::atomic::{AtomicU32, Ordering};
+
+    let sim = sim(Scenario::default()).await;
+    let client = client(&sim, config());
+    let calls = AtomicU32::new(0);
+    let count = || {
+        calls.fetch_add(1, Ordering::SeqCst);
+        Ok(())
+    };
+    let placed = client
+        .calls()
+        .create_with_hook(&NewCall::new(AGENT, "+447446466901"), &count)
+        .await
+        .unwrap();
+    drop(placed);
+    assert_eq!(calls.load(Ordering::SeqCst), 1);
+
+    // Halted before sending: the hook does not run.
+    let _ = client
+        .calls()
+        .create(&NewCall::new("agent_nophone", "+447446466902"))
+        .await;
+    let err = client
+        .calls()
+        .create_with_hook(&NewCall::new("agent_nophone", "+447446466903"), &count)
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::Halted { .. }));
+    assert_eq!(calls.load(Ordering::SeqCst), 1);
+
+    // A failing hook stops the create unsent.
+    let before = sim.stats().calls_created;
+    let failing = || Err(std::io::Error::other("disk full"));
+    let err = client
+        .calls()
+        .create_with_hook(&NewCall::new(AGENT, "+447446466904"), &failing)
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::Aborted { .. }), "{err}");
+    assert_eq!(err.attempts(), 0);
+    assert_eq!(sim.stats().calls_created, before);
+    assert_eq!(client.limiter().slots().held(), 0, "the slot is given back");
+}

@@ -120,6 +120,16 @@ pub enum Error {
         /// The operation.
         operation: &'static str,
     },
+    /// The caller's `before_send` hook failed, so the request was not sent (this time).
+    #[error("{operation}: not sent, the before-send hook failed: {reason}")]
+    Aborted {
+        /// What the hook reported.
+        reason: String,
+        /// What happened before (earlier attempts, if any).
+        detail: Box<FailureDetail>,
+        /// The operation.
+        operation: &'static str,
+    },
     /// The request was refused before sending: an argument is invalid.
     #[error(transparent)]
     InvalidInput(#[from] InvalidInput),
@@ -175,7 +185,8 @@ impl Error {
             | Self::Ambiguous { detail, .. }
             | Self::Timeout { detail, .. }
             | Self::CircuitOpen { detail, .. }
-            | Self::BudgetExhausted { detail, .. } => Some(detail),
+            | Self::BudgetExhausted { detail, .. }
+            | Self::Aborted { detail, .. } => Some(detail),
             Self::InvalidInput(_) | Self::Config(_) => None,
         }
     }
@@ -251,6 +262,7 @@ impl Error {
             Self::Timeout { .. } => "timeout",
             Self::CircuitOpen { .. } => "circuit_open",
             Self::BudgetExhausted { .. } => "budget_exhausted",
+            Self::Aborted { .. } => "aborted",
             Self::InvalidInput(_) => "invalid_input",
             Self::Config(_) => "config",
         }

@@ -139,6 +139,15 @@ impl Client {
             // The waits may have been long: look again right before sending, and take the
             // breaker's permit only now, so a probe is not spent waiting in a queue.
             let permit = self.admit(req, &info).map_err(|e| end.fail(e))?;
+            if let Some(hook) = req.before_send
+                && let Err(e) = hook()
+            {
+                return Err(end.fail(Error::Aborted {
+                    reason: e.to_string(),
+                    detail: Box::default(),
+                    operation: req.route,
+                }));
+            }
             let attempt_timeout = limits.attempt_timeout.min(left);
             end.detail.attempts += 1;
             let n = end.detail.attempts;
@@ -363,7 +372,11 @@ impl<'r, 'a> Ending<'r, 'a> {
             // A halt stops the scope even if an earlier attempt may have acted; the flag in
             // the detail tells the caller to reconcile.
             Error::Halted { detail: d, .. } => *d = detail,
-            Error::CircuitOpen { detail: d, .. } if !detail.may_have_acted => *d = detail,
+            Error::CircuitOpen { detail: d, .. } | Error::Aborted { detail: d, .. }
+                if !detail.may_have_acted =>
+            {
+                *d = detail
+            }
             _ => {
                 self.detail = *detail;
                 return self.ambiguous();

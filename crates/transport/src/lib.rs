@@ -26,7 +26,7 @@ mod support;
 pub mod validate;
 
 pub use client::{Client, ClientBuilder};
-pub use endpoints::{Agents, Calls, Messages, Numbers, PlacedCall};
+pub use endpoints::{Agents, BeforeSend, Calls, Messages, Numbers, PlacedCall};
 pub use error::{ClientConfigError, Error, FailureDetail};
 pub use halts::Halts;
 pub use key::{ApiKey, ApiKeyError, Secret};

@@ -19,6 +19,8 @@ pub(crate) struct Request<'a> {
     pub(crate) sender: Option<&'a str>,
     /// The call this request concerns, for support reports.
     pub(crate) call_id: Option<&'a str>,
+    /// Run right before each send (a dialer's journal); an error stops the request unsent.
+    pub(crate) before_send: Option<&'a crate::endpoints::BeforeSend<'a>>,
 }
 
 impl std::fmt::Debug for Request<'_> {
@@ -49,6 +51,7 @@ impl<'a> Request<'a> {
             agent_id: None,
             sender: None,
             call_id: None,
+            before_send: None,
         }
     }
 

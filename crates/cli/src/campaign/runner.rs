@@ -221,7 +221,8 @@ struct Dialer {
     honoured: bool,
 }
 
-/// One contact: journal `started`, create (holding the slot), wait until done, free the slot.
+/// One contact: create (holding the slot; the journal's `started` record is written right
+/// before the create goes on the wire), wait until done, free the slot.
 async fn dial(d: Dialer, contact: Contact, key: String) -> io::Result<ResultLine> {
     let Dialer {
         client,
@@ -231,18 +232,27 @@ async fn dial(d: Dialer, contact: Contact, key: String) -> io::Result<ResultLine
         counters,
         honoured,
     } = d;
-    if let Some(j) = &journal {
-        lock(j).started(contact.line, &contact.phone, &key)?;
-    }
+    // Journaled only once the create is about to be sent: a contact still queued for a slot
+    // or for pacing when the process dies was certainly not dialled.
+    let journal_started = || match &journal {
+        Some(j) => lock(j).started(contact.line, &contact.phone, &key),
+        None => Ok(()),
+    };
     let mut call = NewCall::new(&*agent, contact.phone.clone());
     call.from_number = from.map(|f| f.to_string());
     call.metadata = (!contact.metadata.is_empty()).then(|| contact.metadata.clone());
-    call.idempotency_key = Some(key);
+    call.idempotency_key = Some(key.clone());
     let mut circuit_waits = 0;
     let mut resends = 0;
     let placed = loop {
-        match client.calls().create(&call).await {
+        match client
+            .calls()
+            .create_with_hook(&call, &journal_started)
+            .await
+        {
             Ok(placed) => break placed,
+            // The journal could not record the contact: nothing was sent; stop the campaign.
+            Err(Error::Aborted { reason, .. }) => return Err(io::Error::other(reason)),
             // The circuit of the calls endpoint is open: wait for it rather than burn through
             // the contact list. Safe to resend only when nothing was sent, or under the same
             // idempotency key the server honours.

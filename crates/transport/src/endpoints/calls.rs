@@ -16,6 +16,9 @@ use crate::validate;
 /// circuit opened by failing creates does not stop the polls that tell when live calls end.
 const STATUS_GROUP: &str = "call_status";
 
+/// A hook run right before a create is sent (see [`Calls::create_with_hook`]).
+pub type BeforeSend<'a> = dyn Fn() -> std::io::Result<()> + Send + Sync + 'a;
+
 /// Call endpoints.
 #[derive(Debug)]
 pub struct Calls<'c> {
@@ -48,6 +51,30 @@ impl<'c> Calls<'c> {
     /// # Errors
     /// [`Error::InvalidInput`] for a non-E.164 `to` or `from_number`; [`Error`] otherwise.
     pub async fn create(&self, call: &NewCall) -> Result<PlacedCall, Error> {
+        self.create_inner(call, None).await
+    }
+
+    /// [`Calls::create`], calling `before_send` right before the create is first written to
+    /// the wire — after the call slot, pacing and every check — and again before any resend.
+    /// A dialer records "this contact may now be dialled" there (its journal), so that a
+    /// contact still waiting in a queue when the process dies is known not to have been
+    /// dialled. An error from `before_send` stops the create unsent ([`Error::Aborted`]).
+    ///
+    /// # Errors
+    /// As [`Calls::create`], and [`Error::Aborted`].
+    pub async fn create_with_hook(
+        &self,
+        call: &NewCall,
+        before_send: &BeforeSend<'_>,
+    ) -> Result<PlacedCall, Error> {
+        self.create_inner(call, Some(before_send)).await
+    }
+
+    async fn create_inner(
+        &self,
+        call: &NewCall,
+        before_send: Option<&BeforeSend<'_>>,
+    ) -> Result<PlacedCall, Error> {
         validate::path_id("agent_id", &call.agent_id)?;
         validate::e164("to", &call.to)?;
         if let Some(from) = &call.from_number {
@@ -58,6 +85,7 @@ impl<'c> Calls<'c> {
         req.idempotency_key = Some(super::idempotency_key(call.idempotency_key.as_ref()));
         req.agent_id = Some(&call.agent_id);
         req.sender = call.from_number.as_deref();
+        req.before_send = before_send;
         let mut slot: Option<CallSlot> = None;
         let (created, attempts): (Call, u32) =
             self.client.execute_counted(&req, Some(&mut slot)).await?;

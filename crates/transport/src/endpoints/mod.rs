@@ -6,7 +6,7 @@ mod messages;
 mod numbers;
 
 pub use agents::Agents;
-pub use calls::{Calls, PlacedCall};
+pub use calls::{BeforeSend, Calls, PlacedCall};
 pub use messages::Messages;
 pub use numbers::Numbers;
 
