@@ -11,11 +11,10 @@ use serde_json::Value;
 
 use super::agents::owned_agent;
 use super::body::{JsonObject, optional, required};
-use super::numbers::bad_format;
+use super::numbers::{check_to_and_from, imported_sender};
 use crate::api_error::ApiError;
 use crate::clock;
 use crate::lifecycle::Timeline;
-use crate::phone::is_e164;
 use crate::state::{Call, CallView, Shared};
 
 #[derive(Serialize)]
@@ -32,28 +31,14 @@ pub(crate) async fn create(
     let agent_id = required(&b, "agent_id")?;
     let to = required(&b, "to")?;
     let from = optional(&b, "from_number")?;
-    if !is_e164(to) {
-        return Err(bad_format("to", to));
-    }
-    if let Some(f) = from
-        && !is_e164(f)
-    {
-        return Err(bad_format("from_number", f));
-    }
+    check_to_and_from(to, from)?;
     let account = &shared.scenario.account;
     let now = clock::now();
     let mut guard = shared.lock();
     let st = &mut *guard;
     let agent = owned_agent(st, agent_id)?;
     let from_number = match from {
-        Some(f) if st.numbers.contains_key(f) => f.to_owned(),
-        Some(f) => {
-            return Err(ApiError::permission(
-                "from_number_not_owned",
-                format!("{f} is not imported to this account; import it first."),
-            )
-            .detail("from_number", f));
-        }
+        Some(f) => imported_sender(st, f)?,
         None => match agent.phone_numbers.first() {
             Some(n) => n.clone(),
             None => {

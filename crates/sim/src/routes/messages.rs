@@ -11,9 +11,8 @@ use serde_json::json;
 use super::agents::owned_agent;
 use super::body::{JsonObject, optional, required};
 use super::calls::unsubscribed;
-use super::numbers::bad_format;
+use super::numbers::{check_to_and_from, imported_sender};
 use crate::api_error::ApiError;
-use crate::phone::is_e164;
 use crate::state::Shared;
 
 /// Longest message body, in characters.
@@ -41,14 +40,7 @@ pub(crate) async fn create(
         .detail("field", "body")
         .detail("max_chars", MAX_BODY_CHARS));
     }
-    if !is_e164(to) {
-        return Err(bad_format("to", to));
-    }
-    if let Some(f) = from
-        && !is_e164(f)
-    {
-        return Err(bad_format("from_number", f));
-    }
+    check_to_and_from(to, from)?;
     let account = &shared.scenario.account;
     let mut st = shared.lock();
     let agent_number = match agent_id {
@@ -56,14 +48,7 @@ pub(crate) async fn create(
         None => None,
     };
     let from_number = match from {
-        Some(f) if st.numbers.contains_key(f) => f.to_owned(),
-        Some(f) => {
-            return Err(ApiError::permission(
-                "from_number_not_owned",
-                format!("{f} is not imported to this account; import it first."),
-            )
-            .detail("from_number", f));
-        }
+        Some(f) => imported_sender(&st, f)?,
         None => match agent_number.or_else(|| st.numbers.keys().min().cloned()) {
             Some(n) => n,
             None => return Err(ApiError::body("from_number", "No number to send from.")),

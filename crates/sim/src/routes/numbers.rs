@@ -16,7 +16,7 @@ use super::agents::owned_agent;
 use super::body::{JsonObject, required};
 use crate::api_error::ApiError;
 use crate::phone::{is_e164, is_twilio_sid};
-use crate::state::Shared;
+use crate::state::{Shared, State as World};
 
 /// Twilio's "Authenticate" error.
 const TWILIO_AUTH_ERROR: u32 = 20003;
@@ -28,6 +28,30 @@ pub(super) fn bad_format(field: &str, value: &str) -> ApiError {
         format!("{value:?} is not an E.164 number (format like +447446466847)."),
     )
     .detail("field", field)
+}
+
+/// Checks the `to` and the optional `from_number` of a call or message are E.164.
+pub(super) fn check_to_and_from(to: &str, from: Option<&str>) -> Result<(), ApiError> {
+    if !is_e164(to) {
+        return Err(bad_format("to", to));
+    }
+    match from {
+        Some(f) if !is_e164(f) => Err(bad_format("from_number", f)),
+        _ => Ok(()),
+    }
+}
+
+/// The sender `from`, when it is imported to the account; else 403 `from_number_not_owned`.
+pub(super) fn imported_sender(st: &World, from: &str) -> Result<String, ApiError> {
+    if st.numbers.contains_key(from) {
+        Ok(from.to_owned())
+    } else {
+        Err(ApiError::permission(
+            "from_number_not_owned",
+            format!("{from} is not imported to this account; import it first."),
+        )
+        .detail("from_number", from))
+    }
 }
 
 /// `POST /v1/phone-numbers` `{agent_id, phone_number, twilio_account_sid, twilio_auth_token}`.
