@@ -4,36 +4,19 @@
 mod common;
 
 use std::process::Command;
-use std::time::Duration;
 
-use common::{AGENT, KEY, contacts, results, sim};
+use common::results;
 
 /// Review finding: SIGINT killed the process on the spot, with an empty results file.
 #[test]
 fn an_interrupted_campaign_reports_every_contact_once_and_exits_130() {
     let dir = tempfile::tempdir().unwrap();
-    let mut s = common::fast_scenario();
-    s.calls.duration_min = Duration::from_millis(300);
-    s.calls.duration_max = Duration::from_millis(500);
-    let sim = sim(s);
-    let file = contacts(dir.path(), 60, &[]);
-    let out = dir.path().join("r.jsonl");
-    let journal = dir.path().join("j.jsonl");
-    let args = common::campaign_args(
-        dir.path(),
-        &sim,
-        &file,
-        (AGENT, KEY),
-        None,
-        &[
-            "--concurrency",
-            "4",
-            "--out",
-            out.to_str().unwrap(),
-            "--journal",
-            journal.to_str().unwrap(),
-        ],
-    );
+    let common::JournaledRun {
+        sim,
+        out,
+        journal,
+        args,
+    } = common::journaled_run(dir.path(), 60, &[]);
     let mut child = common::spawn_until_finished(dir.path(), &args, &journal, 4);
     let sent = Command::new("kill")
         .args(["-INT", &child.id().to_string()])

@@ -5,9 +5,8 @@
 mod common;
 
 use std::path::Path;
-use std::time::Duration;
 
-use common::{AGENT, KEY, campaign, contacts, number, result_of, results, sim, stderr};
+use common::{AGENT, campaign, contacts, number, result_of, results, sim, stderr};
 use serde_json::{Value, json};
 
 fn records(path: &Path) -> Vec<Value> {
@@ -138,30 +137,12 @@ fn with_keys_ignored_an_unfinished_contact_is_ambiguous_and_not_redialled() {
 #[test]
 fn a_kill_9_mid_campaign_loses_nothing_and_dials_nobody_twice() {
     let dir = tempfile::tempdir().unwrap();
-    let mut s = common::fast_scenario();
-    s.calls.duration_min = Duration::from_millis(300);
-    s.calls.duration_max = Duration::from_millis(600);
-    let sim = sim(s);
-    let file = contacts(dir.path(), 40, &[]);
-    let out = dir.path().join("r.jsonl");
-    let journal = dir.path().join("j.jsonl");
-    let args = common::campaign_args(
-        dir.path(),
-        &sim,
-        &file,
-        (AGENT, KEY),
-        None,
-        &[
-            "--concurrency",
-            "4",
-            "--idempotency",
-            "honoured",
-            "--out",
-            out.to_str().unwrap(),
-            "--journal",
-            journal.to_str().unwrap(),
-        ],
-    );
+    let common::JournaledRun {
+        sim,
+        out,
+        journal,
+        args,
+    } = common::journaled_run(dir.path(), 40, &["--idempotency", "honoured"]);
     // Kill once a few contacts have finished (the journal says so), while others are live.
     let mut child = common::spawn_until_finished(dir.path(), &args, &journal, 8);
     child.kill().unwrap(); // SIGKILL

@@ -207,3 +207,43 @@ pub(crate) fn spawn_until_finished(
     }
     child
 }
+
+/// A campaign slow enough to stop mid-way: calls of 300–600 ms, 4 at a time, results in
+/// `r.jsonl` and a journal in `j.jsonl` under `dir`.
+pub(crate) struct JournaledRun {
+    /// The simulator it dials.
+    pub(crate) sim: SimHandle,
+    /// The results file.
+    pub(crate) out: PathBuf,
+    /// The journal.
+    pub(crate) journal: PathBuf,
+    /// The `redial` arguments.
+    pub(crate) args: Vec<String>,
+}
+
+/// A [`JournaledRun`] of `n` generated contacts, plus `extra` flags.
+pub(crate) fn journaled_run(dir: &Path, n: usize, extra: &[&str]) -> JournaledRun {
+    let mut s = fast_scenario();
+    s.calls.duration_min = Duration::from_millis(300);
+    s.calls.duration_max = Duration::from_millis(600);
+    let sim = sim(s);
+    let file = contacts(dir, n, &[]);
+    let out = dir.join("r.jsonl");
+    let journal = dir.join("j.jsonl");
+    let mut flags = vec![
+        "--concurrency",
+        "4",
+        "--out",
+        out.to_str().unwrap(),
+        "--journal",
+        journal.to_str().unwrap(),
+    ];
+    flags.extend_from_slice(extra);
+    let args = campaign_args(dir, &sim, &file, (AGENT, KEY), None, &flags);
+    JournaledRun {
+        sim,
+        out,
+        journal,
+        args,
+    }
+}
