@@ -31,8 +31,7 @@ fn split_body_at(body: &str, limit: usize) -> Vec<String> {
             .map_or(rest.len(), |(i, _)| i);
         // A part may end exactly at the limit when a space follows it.
         let at_space = rest[hard..].starts_with(char::is_whitespace);
-        let cut = if at_space { Some(hard) } else { None };
-        let cut = cut.or_else(|| {
+        let cut = at_space.then_some(hard).or_else(|| {
             rest[..hard]
                 .char_indices()
                 .rev()
