@@ -1,12 +1,27 @@
-//! A second measure of the client's overhead, beside `benches/overhead.rs`: the wall time of
-//! a fixed number of requests (`GET /v1/agents`, 32 in flight) through raw reqwest or through
-//! redial, against an unlimited, fault-free simulator on loopback. Both decode the same typed
-//! body. Run each mode many times, interleaved, and compare medians (docs/benchmarks.md):
+//! A second measure of the client's overhead, beside `benches/overhead.rs`: `GET /v1/agents`
+//! through raw reqwest and through redial, 32 in flight, against an unlimited, fault-free
+//! simulator on loopback. Both decode the same typed body.
 //!
-//! `cargo run --release --example overhead_probe -- raw|redial [ROUNDS]`
+//! ```sh
+//! cargo run --release --example overhead_probe -- compare [PAIRS] [sustained|batches]
+//! cargo run --release --example overhead_probe -- raw|redial [ROUNDS] [sustained|batches]
+//! ```
+//!
+//! `compare` alternates blocks of 6,400 requests through raw reqwest and through redial in one
+//! process, `PAIRS` times (default 40), and prints the median and quartiles of redial's
+//! throughput over raw's in each adjacent pair: alternating cancels the slow drifts of a
+//! shared machine that make two separate runs disagree by several percent. `raw` and `redial`
+//! time one client alone (a round is 32 requests), for profilers such as callgrind.
+//!
+//! `sustained` keeps 32 requests in flight (the default); `batches` starts 32 together and
+//! waits for all of them before the next 32. The requests run in a task on the runtime's one
+//! worker, beside the connections' tasks, as a dialer's do.
 
+use std::future::Future;
+use std::sync::Arc;
 use std::time::Duration;
 
+use futures::StreamExt;
 use futures::future::join_all;
 use redial::limiter::clock;
 use redial::policy::config::{BucketConfig, Config};
@@ -15,25 +30,121 @@ use redial::transport::{Agent, ApiKey, Client};
 
 const KEY: &str = "demo_key:demo_secret";
 const IN_FLIGHT: usize = 32;
+/// Rounds of one block of `compare`: 6,400 requests.
+const COMPARE_ROUNDS: usize = 200;
 
 #[derive(serde::Deserialize)]
 struct List {
     data: Vec<Agent>,
 }
 
+/// Load shape.
+#[derive(Clone, Copy)]
+enum Shape {
+    Sustained,
+    Batches,
+}
+
+/// The two clients under test.
+struct Clients {
+    raw: reqwest::Client,
+    url: String,
+    redial: Client,
+}
+
+impl Clients {
+    async fn raw(&self) -> usize {
+        let response = self
+            .raw
+            .get(&self.url)
+            .bearer_auth(KEY)
+            .send()
+            .await
+            .expect("sim answers");
+        let list: List = response.json().await.expect("agents list");
+        list.data.len()
+    }
+
+    async fn redial(&self) -> usize {
+        self.redial
+            .agents()
+            .list()
+            .await
+            .expect("sim answers")
+            .len()
+    }
+}
+
+/// Runs `rounds` rounds of requests made by `request`, in the given load shape; returns
+/// requests per second.
+async fn run<F, Fut>(rounds: usize, shape: Shape, request: F) -> f64
+where
+    F: Fn() -> Fut,
+    Fut: Future<Output = usize>,
+{
+    let started = clock::now();
+    match shape {
+        Shape::Batches => {
+            for _ in 0..rounds {
+                join_all((0..IN_FLIGHT).map(|_| request())).await;
+            }
+        }
+        Shape::Sustained => {
+            futures::stream::iter(0..rounds * IN_FLIGHT)
+                .map(|_| request())
+                .buffer_unordered(IN_FLIGHT)
+                .for_each(|_| async {})
+                .await;
+        }
+    }
+    let elapsed: Duration = clock::now().saturating_duration_since(started);
+    (rounds * IN_FLIGHT) as f64 / elapsed.as_secs_f64()
+}
+
+/// Alternates raw and redial blocks `pairs` times; returns redial / raw of each pair.
+async fn compare(clients: &Clients, pairs: usize, shape: Shape) -> Vec<f64> {
+    // Warm both pools and both code paths first.
+    run(COMPARE_ROUNDS, shape, || clients.raw()).await;
+    run(COMPARE_ROUNDS, shape, || clients.redial()).await;
+    let mut ratios = Vec::with_capacity(pairs);
+    for i in 0..pairs {
+        // Alternate which goes first, so neither always runs on a machine the other warmed.
+        let (raw, redial) = if i % 2 == 0 {
+            let raw = run(COMPARE_ROUNDS, shape, || clients.raw()).await;
+            (raw, run(COMPARE_ROUNDS, shape, || clients.redial()).await)
+        } else {
+            let redial = run(COMPARE_ROUNDS, shape, || clients.redial()).await;
+            (run(COMPARE_ROUNDS, shape, || clients.raw()).await, redial)
+        };
+        ratios.push(redial / raw);
+    }
+    ratios
+}
+
+/// The `q` quantile (0..=1) of sorted `values`.
+fn quantile(sorted: &[f64], q: f64) -> f64 {
+    sorted[((sorted.len() - 1) as f64 * q).round() as usize]
+}
+
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut args = std::env::args().skip(1);
-    let mode = args.next().unwrap_or_else(|| "redial".to_owned());
-    let rounds: usize = args.next().map_or(Ok(1_500), |r| r.parse())?;
+    let mode = args.next().unwrap_or_else(|| "compare".to_owned());
+    let count: Option<usize> = args.next().map(|r| r.parse()).transpose()?;
+    let shape = match args.next().as_deref() {
+        None | Some("sustained") => Shape::Sustained,
+        Some("batches") => Shape::Batches,
+        Some(other) => return Err(format!("unknown load shape {other:?}").into()),
+    };
+    if !matches!(mode.as_str(), "compare" | "raw" | "redial") {
+        return Err(format!("unknown mode {mode:?}: compare, raw or redial").into());
+    }
     let sim = Sim::builder()
         .scenario(Scenario::unlimited())
         .start_background()?;
-    let url = format!("{}/v1/agents", sim.base_url());
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(1)
         .enable_all()
         .build()?;
-    let raw = reqwest::Client::new();
     let mut config = Config::default();
     config.pacing.buckets = vec![BucketConfig {
         name: "account".into(),
@@ -41,41 +152,40 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         rate: 1e6,
         burst: 1_000_000,
     }];
-    let client = Client::builder()
-        .base_url(sim.base_url())
-        .api_key(ApiKey::parse(KEY)?)
-        .config(config)
-        .build()?;
-    let elapsed: Duration =
-        runtime.block_on(async {
-            let started = clock::now();
-            for _ in 0..rounds {
-                if mode == "raw" {
-                    join_all((0..IN_FLIGHT).map(|_| async {
-                        let response = raw
-                            .get(&url)
-                            .bearer_auth(KEY)
-                            .send()
-                            .await
-                            .expect("sim answers");
-                        let list: List = response.json().await.expect("agents list");
-                        list.data.len()
-                    }))
-                    .await;
-                } else {
-                    join_all((0..IN_FLIGHT).map(|_| async {
-                        client.agents().list().await.expect("sim answers").len()
-                    }))
-                    .await;
-                }
+    let clients = Arc::new(Clients {
+        raw: reqwest::Client::new(),
+        url: format!("{}/v1/agents", sim.base_url()),
+        redial: Client::builder()
+            .base_url(sim.base_url())
+            .api_key(ApiKey::parse(KEY)?)
+            .config(config)
+            .build()?,
+    });
+    let work = async move {
+        match mode.as_str() {
+            "compare" => {
+                let mut ratios = compare(&clients, count.unwrap_or(40), shape).await;
+                ratios.sort_by(f64::total_cmp);
+                println!(
+                    "redial / raw over {} alternating pairs of 6,400 requests: median {:.1} % \
+                     (quartiles {:.1} – {:.1} %)",
+                    ratios.len(),
+                    quantile(&ratios, 0.5) * 100.0,
+                    quantile(&ratios, 0.25) * 100.0,
+                    quantile(&ratios, 0.75) * 100.0,
+                );
             }
-            clock::now().saturating_duration_since(started)
-        });
-    let requests = rounds * IN_FLIGHT;
-    println!(
-        "{mode}: {requests} requests in {:.3} s = {:.0} req/s",
-        elapsed.as_secs_f64(),
-        requests as f64 / elapsed.as_secs_f64()
-    );
+            "raw" => {
+                let rate = run(count.unwrap_or(1_500), shape, || clients.raw()).await;
+                println!("raw: {rate:.0} req/s");
+            }
+            _ => {
+                let rate = run(count.unwrap_or(1_500), shape, || clients.redial()).await;
+                println!("redial: {rate:.0} req/s");
+            }
+        }
+    };
+    // In a task on the worker, beside the connections' tasks.
+    runtime.block_on(runtime.spawn(work))?;
     Ok(())
 }

@@ -9,7 +9,6 @@
 //! Resilience4j). Only outcomes the caller reports count: the transport reports retryable
 //! server, provider and timeout failures as failures, and never a 4xx.
 
-use std::collections::HashMap;
 use std::fmt;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Mutex, MutexGuard, PoisonError};
@@ -110,7 +109,9 @@ pub struct Permit {
 struct Inner {
     config: BreakerConfig,
     epoch: Instant,
-    circuits: HashMap<String, Circuit>,
+    /// One circuit per group, in the order first seen. Groups are a handful of endpoint
+    /// families, so a scan of short names beats hashing them on every request.
+    circuits: Vec<(String, Circuit)>,
 }
 
 #[derive(Debug)]
@@ -203,14 +204,27 @@ impl Inner {
         1 + (now.saturating_duration_since(self.epoch).as_nanos() / width.as_nanos()) as u64
     }
 
+    fn get(&self, group: &str) -> Option<&Circuit> {
+        self.circuits
+            .iter()
+            .find(|(name, _)| name == group)
+            .map(|(_, c)| c)
+    }
+
     fn circuit(&mut self, group: &str) -> &mut Circuit {
         // Look up first: the group's name is allocated only the first time it is seen.
-        if !self.circuits.contains_key(group) {
-            self.circuits.insert(group.to_owned(), Circuit::new(group));
-        }
-        self.circuits
-            .get_mut(group)
-            .expect("inserted above when missing")
+        let at = match self.circuits.iter().position(|(name, _)| name == group) {
+            Some(at) => at,
+            None => {
+                self.circuits.push((group.to_owned(), Circuit::new(group)));
+                self.circuits.len() - 1
+            }
+        };
+        &mut self.circuits[at].1
+    }
+
+    fn circuits_mut(&mut self) -> impl Iterator<Item = &mut Circuit> {
+        self.circuits.iter_mut().map(|(_, c)| c)
     }
 }
 
@@ -221,7 +235,7 @@ impl Breakers {
             inner: Mutex::new(Inner {
                 config: config.clone(),
                 epoch: clock::now(),
-                circuits: HashMap::new(),
+                circuits: Vec::new(),
             }),
             all_closed: AtomicBool::new(true),
             transitions: AtomicU64::new(0),
@@ -231,7 +245,7 @@ impl Breakers {
     /// Stamps circuits that changed phase and publishes whether every circuit is closed;
     /// called with the lock held after every operation that may change a phase.
     fn publish(&self, inner: &mut Inner) {
-        for c in inner.circuits.values_mut() {
+        for c in inner.circuits_mut() {
             if c.since == STAMP_PENDING {
                 c.since = self.transitions.fetch_add(1, Ordering::AcqRel) + 1;
             }
@@ -239,8 +253,8 @@ impl Breakers {
         let closed = !inner.config.enabled
             || inner
                 .circuits
-                .values()
-                .all(|c| matches!(c.phase, Phase::Closed));
+                .iter()
+                .all(|(_, c)| matches!(c.phase, Phase::Closed));
         self.all_closed.store(closed, Ordering::Release);
     }
 
@@ -269,14 +283,11 @@ impl Breakers {
     pub fn record(&self, group: &str, permit: Permit, failed: bool) {
         let now = clock::now();
         let mut inner = self.lock();
-        let stale = inner
-            .circuits
-            .get(group)
-            .is_some_and(|c| permit.issued < c.since);
-        if !stale {
-            Self::report_locked(&mut inner, group, failed, now);
+        let stale = inner.get(group).is_some_and(|c| permit.issued < c.since);
+        // A success of a closed circuit changes no phase: nothing to publish.
+        if !stale && Self::report_locked(&mut inner, group, failed, now) {
+            self.publish(&mut inner);
         }
-        self.publish(&mut inner);
     }
 
     fn lock(&self) -> MutexGuard<'_, Inner> {
@@ -377,8 +388,9 @@ impl Breakers {
 
     fn report(&self, group: &str, failed: bool, now: Instant) {
         let mut inner = self.lock();
-        Self::report_locked(&mut inner, group, failed, now);
-        self.publish(&mut inner);
+        if Self::report_locked(&mut inner, group, failed, now) {
+            self.publish(&mut inner);
+        }
     }
 
     #[cfg(test)]
@@ -389,15 +401,16 @@ impl Breakers {
         verdict
     }
 
-    fn report_locked(inner: &mut Inner, group: &str, failed: bool, now: Instant) {
+    /// Records an outcome; true when the circuit changed phase.
+    fn report_locked(inner: &mut Inner, group: &str, failed: bool, now: Instant) -> bool {
         if !inner.config.enabled {
-            return;
+            return false;
         }
         let index = inner.slot_index(now);
         let config = inner.config.clone();
         let circuit = inner.circuit(group);
         match circuit.phase {
-            Phase::Open { .. } => {}
+            Phase::Open { .. } => false,
             Phase::HalfOpen { .. } if failed => {
                 circuit.transition(
                     group,
@@ -405,17 +418,27 @@ impl Breakers {
                         until: now + config.break_duration,
                     },
                 );
+                true
             }
-            Phase::HalfOpen { .. } => circuit.transition(group, Phase::Closed),
+            Phase::HalfOpen { .. } => {
+                circuit.transition(group, Phase::Closed);
+                true
+            }
+            Phase::Closed if !failed => {
+                circuit.record(index, false);
+                circuit.consecutive = 0;
+                false
+            }
             Phase::Closed => {
-                circuit.record(index, failed);
-                circuit.consecutive = if failed { circuit.consecutive + 1 } else { 0 };
+                circuit.record(index, true);
+                circuit.consecutive += 1;
                 let (total, failures) = circuit.totals(index);
                 let by_count = config.consecutive_failures > 0
                     && circuit.consecutive >= config.consecutive_failures;
                 let by_ratio = total >= config.min_throughput
                     && f64::from(failures) >= config.failure_ratio * f64::from(total);
-                if failed && (by_count || by_ratio) {
+                let opens = by_count || by_ratio;
+                if opens {
                     circuit.transition(
                         group,
                         Phase::Open {
@@ -423,6 +446,7 @@ impl Breakers {
                         },
                     );
                 }
+                opens
             }
         }
     }
@@ -432,7 +456,7 @@ impl Breakers {
     pub fn state(&self, group: &str) -> CircuitState {
         let now = clock::now();
         let inner = self.lock();
-        match inner.circuits.get(group).map(Circuit::state) {
+        match inner.get(group).map(Circuit::state) {
             None => CircuitState::Closed,
             Some(CircuitState::Open { until }) if now >= until => CircuitState::HalfOpen,
             Some(s) => s,
@@ -444,7 +468,7 @@ impl Breakers {
     pub fn reconfigure(&self, config: &BreakerConfig) {
         let mut inner = self.lock();
         if inner.config.sampling_window != config.sampling_window {
-            for c in inner.circuits.values_mut() {
+            for c in inner.circuits_mut() {
                 c.window = [Slot::default(); WINDOW_SLOTS];
             }
         }

@@ -39,7 +39,7 @@ pub(crate) async fn send(
     req: &Request<'_>,
     timeout: Duration,
 ) -> Result<Answer, Failure> {
-    let url = format!("{}{}", inner.base_url, req.path);
+    let url = inner.base_url.join(&req.path);
     let mut rb = inner
         .http
         .request(req.method_reqwest(), url)
@@ -52,7 +52,9 @@ pub(crate) async fn send(
     if let Some(key) = &req.idempotency_key {
         rb = rb.header(IDEMPOTENCY_KEY, key.as_str());
     }
-    match tokio::time::timeout(timeout, exchange(rb)).await {
+    // `send` only builds the request; the exchange runs when polled, under the timeout. The
+    // future holds the sent request, not the builder, to stay small.
+    match tokio::time::timeout(timeout, exchange(rb.send())).await {
         Ok(result) => result,
         Err(_) => Err(Failure::Transport(TransportError::new(
             TransportKind::Timeout,
@@ -62,9 +64,10 @@ pub(crate) async fn send(
     }
 }
 
-async fn exchange(rb: reqwest::RequestBuilder) -> Result<Answer, Failure> {
-    let response = rb
-        .send()
+async fn exchange(
+    sent: impl Future<Output = reqwest::Result<reqwest::Response>>,
+) -> Result<Answer, Failure> {
+    let response = sent
         .await
         .map_err(|e| Failure::Transport(classify_send_error(&e)))?;
     let status = response.status().as_u16();

@@ -64,8 +64,9 @@ impl Client {
             attempts = field::Empty,
         );
         let started = clock::now();
-        let mut result = self
-            .run(req, slot.as_deref_mut(), started)
+        // The loop's state (a few KiB) lives in one allocation per logical request, so the
+        // futures the endpoints return stay small for callers that hold many of them.
+        let mut result = Box::pin(self.run(req, slot.as_deref_mut(), started))
             .instrument(span.clone())
             .await;
         if let (Err(Error::Ambiguous { slot: kept, .. }), Some(held)) = (&mut result, slot) {

@@ -11,6 +11,7 @@
 //! honour that key; otherwise it ends [`Error::Ambiguous`] for the caller to reconcile.
 
 mod attempt;
+mod base_url;
 mod client;
 mod clock;
 mod endpoints;
