@@ -14,8 +14,8 @@
 //! time one client alone (a round is 32 requests), for profilers such as callgrind.
 //!
 //! `sustained` keeps 32 requests in flight (the default); `batches` starts 32 together and
-//! waits for all of them before the next 32. The requests run in a task on the runtime's one
-//! worker, beside the connections' tasks, as a dialer's do.
+//! waits for all of them before the next 32. The requests run in a task on a default
+//! multi-thread runtime (one worker per core), beside the connections' tasks, as a dialer's do.
 
 use std::future::Future;
 use std::sync::Arc;
@@ -142,7 +142,6 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .scenario(Scenario::unlimited())
         .start_background()?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(1)
         .enable_all()
         .build()?;
     let mut config = Config::default();
@@ -185,7 +184,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             }
         }
     };
-    // In a task on the worker, beside the connections' tasks.
+    // In a task on the workers, beside the connections' tasks.
     runtime.block_on(runtime.spawn(work))?;
     Ok(())
 }

@@ -201,7 +201,7 @@ impl Inner {
         let width =
             (self.config.sampling_window / WINDOW_SLOTS as u32).max(Duration::from_millis(1));
         // Slot 0 is left unused so that a zeroed slot never counts as current.
-        1 + (now.saturating_duration_since(self.epoch).as_nanos() / width.as_nanos()) as u64
+        1 + crate::clock::slot_index(now.saturating_duration_since(self.epoch), width)
     }
 
     fn get(&self, group: &str) -> Option<&Circuit> {

@@ -61,7 +61,7 @@ impl Inner {
     fn index(&self, now: Instant) -> u64 {
         let width = (self.config.window / WINDOW_SLOTS as u32).max(Duration::from_millis(1));
         // Starts at 1 so that a zeroed slot never counts as current.
-        1 + (now.saturating_duration_since(self.epoch).as_nanos() / width.as_nanos()) as u64
+        1 + crate::clock::slot_index(now.saturating_duration_since(self.epoch), width)
     }
 
     fn slot(&mut self, index: u64) -> &mut Slot {

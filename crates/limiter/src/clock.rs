@@ -27,6 +27,13 @@ pub fn now() -> Instant {
     Instant::now()
 }
 
+/// Which slot of `width` (non-zero) `elapsed` falls in: `elapsed / width`, in 64-bit
+/// arithmetic (a 128-bit division is a libcall on the hot path; 2^64 ns is 584 years).
+pub(crate) fn slot_index(elapsed: Duration, width: Duration) -> u64 {
+    let nanos = |d: Duration| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX);
+    nanos(elapsed) / nanos(width).max(1)
+}
+
 /// A governor [`Clock`] over tokio time: monotonic, and driven by tokio's paused clock in tests.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct TokioClock;
@@ -65,6 +72,22 @@ impl Clock for TokioClock {
 
     fn now(&self) -> TokioInstant {
         TokioInstant(now())
+    }
+}
+
+#[cfg(test)]
+mod slot_tests {
+    use super::*;
+
+    #[test]
+    fn slot_index_divides_and_never_panics() {
+        let ms = Duration::from_millis;
+        assert_eq!(slot_index(ms(0), ms(100)), 0);
+        assert_eq!(slot_index(ms(99), ms(100)), 0);
+        assert_eq!(slot_index(ms(100), ms(100)), 1);
+        assert_eq!(slot_index(ms(2_550), ms(100)), 25);
+        assert_eq!(slot_index(Duration::MAX, ms(1)), u64::MAX / 1_000_000);
+        assert_eq!(slot_index(ms(5), Duration::ZERO), 5_000_000);
     }
 }
 

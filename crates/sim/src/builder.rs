@@ -32,7 +32,6 @@ impl Sim {
         SimBuilder {
             scenario: Scenario::default(),
             listen: SocketAddr::from((Ipv4Addr::LOCALHOST, 0)),
-            worker_threads: DEFAULT_WORKER_THREADS,
         }
     }
 }
@@ -43,11 +42,7 @@ impl Sim {
 pub struct SimBuilder {
     scenario: Scenario,
     listen: SocketAddr,
-    worker_threads: usize,
 }
-
-/// Worker threads of a background simulator's runtime unless set.
-const DEFAULT_WORKER_THREADS: usize = 2;
 
 impl SimBuilder {
     /// The scenario to run (default: [`Scenario::default`]).
@@ -59,14 +54,6 @@ impl SimBuilder {
     /// The address to listen on (default `127.0.0.1:0`, a free port).
     pub fn listen(mut self, addr: SocketAddr) -> Self {
         self.listen = addr;
-        self
-    }
-
-    /// Worker threads of the runtime [`start_background`](Self::start_background) creates
-    /// (default 2; at least 1). A benchmark that shares a small machine with its simulator
-    /// sets 1 to keep the two from competing for the same cores.
-    pub fn worker_threads(mut self, n: usize) -> Self {
-        self.worker_threads = n;
         self
     }
 
@@ -108,24 +95,13 @@ impl SimBuilder {
     /// be created.
     pub fn start_background(self) -> Result<SimHandle, SimError> {
         self.scenario.validate()?;
-        if self.worker_threads == 0 {
-            return Err(SimError::Invalid {
-                key: "worker_threads".to_owned(),
-                value: "0".to_owned(),
-                reason: "a runtime needs at least 1 worker thread".to_owned(),
-            });
-        }
         let (init_tx, init_rx) = std::sync::mpsc::channel();
-        let SimBuilder {
-            scenario,
-            listen,
-            worker_threads,
-        } = self;
+        let SimBuilder { scenario, listen } = self;
         std::thread::Builder::new()
             .name("redial-sim".to_owned())
             .spawn(move || {
                 let rt = match tokio::runtime::Builder::new_multi_thread()
-                    .worker_threads(worker_threads)
+                    .worker_threads(2)
                     .thread_name("redial-sim-worker")
                     .enable_all()
                     .build()

@@ -12,6 +12,9 @@
 // handed to the policy at once; boxing it would cost an allocation on every failed attempt.
 #![allow(clippy::result_large_err)]
 
+use std::future::{Future, poll_fn};
+use std::pin::pin;
+use std::task::Poll;
 use std::time::Duration;
 
 use redial_limiter::{CallSlot, CircuitOpen, Permit};
@@ -20,6 +23,7 @@ use redial_policy::{
     RetryBudget, SideEffect, Unlimited,
 };
 use serde::de::DeserializeOwned;
+use tokio::time::error::Elapsed;
 use tokio::time::{Instant, sleep, timeout_at};
 use tracing::{Instrument, field};
 
@@ -122,12 +126,12 @@ impl Client {
                 && held.is_none()
             {
                 *held = Some(
-                    timeout_at(deadline, inner.limiter.slots().acquire())
+                    until(deadline, inner.limiter.slots().acquire())
                         .await
                         .map_err(|_| end.deadline())?,
                 );
             }
-            timeout_at(
+            until(
                 deadline,
                 inner.limiter.pacer().acquire(req.method, &req.path),
             )
@@ -304,6 +308,16 @@ impl Client {
     }
 }
 
+/// Awaits `wait` until `deadline`. A wait that is over at the first poll (a free call slot, a
+/// bucket with room: the common case) arms no timer.
+async fn until<F: Future>(deadline: Instant, wait: F) -> Result<F::Output, Elapsed> {
+    let mut wait = pin!(wait);
+    if let Poll::Ready(out) = poll_fn(|cx| Poll::Ready(wait.as_mut().poll(cx))).await {
+        return Ok(out);
+    }
+    timeout_at(deadline, wait).await
+}
+
 fn circuit_open(req: &Request<'_>, open: CircuitOpen) -> Error {
     Error::CircuitOpen {
         group: open.group,
@@ -448,4 +462,31 @@ fn attach_support(detail: &mut FailureDetail, req: &Request<'_>, provider_errors
     report.call_id = req.call_id.map(str::to_owned);
     m::support_report(e.error_type.as_ref());
     detail.support = Some(report);
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+
+    #[tokio::test(start_paused = true)]
+    async fn until_returns_a_ready_wait_at_once_and_bounds_a_pending_one() {
+        let deadline = clock::now() + Duration::from_secs(5);
+        assert_eq!(until(deadline, async { 7 }).await.ok(), Some(7));
+
+        // A wait that ends before the deadline is awaited to its end.
+        let slow = async {
+            sleep(Duration::from_secs(2)).await;
+            8
+        };
+        assert_eq!(until(deadline, slow).await.ok(), Some(8));
+
+        // One that does not is cut at the deadline.
+        let started = clock::now();
+        let never = std::future::pending::<()>();
+        assert!(until(deadline, never).await.is_err());
+        assert_eq!(clock::now(), deadline);
+        assert!(clock::now() > started);
+    }
 }

@@ -156,7 +156,11 @@ impl SuccessHandles {
             .routes
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
-        let index = match routes.iter().position(|r| r.route == route) {
+        // Routes are `&'static str` constants: usually the same pointer, compared first.
+        let index = match routes
+            .iter()
+            .position(|r| std::ptr::eq(r.route, route) || r.route == route)
+        {
             Some(i) => i,
             None => {
                 routes.push(RouteHandles {
