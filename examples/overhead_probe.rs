@@ -17,96 +17,33 @@
 //! waits for all of them before the next 32. The requests run in a task on a default
 //! multi-thread runtime (one worker per core), beside the connections' tasks, as a dialer's do.
 
-use std::future::Future;
+#[path = "../benches/support/overhead_workload.rs"]
+mod overhead_workload;
+
 use std::sync::Arc;
-use std::time::Duration;
 
-use futures::StreamExt;
-use futures::future::join_all;
-use redial::limiter::clock;
-use redial::policy::config::{BucketConfig, Config};
+use overhead_workload::{Clients, IN_FLIGHT, Shape};
 use redial::sim::{Scenario, Sim};
-use redial::transport::{Agent, ApiKey, Client};
 
-const KEY: &str = "demo_key:demo_secret";
-const IN_FLIGHT: usize = 32;
 /// Rounds of one block of `compare`: 6,400 requests.
-const COMPARE_ROUNDS: usize = 200;
+const COMPARE_ROUNDS: u64 = 200;
 
-#[derive(serde::Deserialize)]
-struct List {
-    data: Vec<Agent>,
-}
-
-/// Load shape.
-#[derive(Clone, Copy)]
-enum Shape {
-    Sustained,
-    Batches,
-}
-
-/// The two clients under test.
-struct Clients {
-    raw: reqwest::Client,
-    url: String,
-    redial: Client,
-}
-
-impl Clients {
-    async fn raw(&self) -> usize {
-        let response = self
-            .raw
-            .get(&self.url)
-            .bearer_auth(KEY)
-            .send()
-            .await
-            .expect("sim answers");
-        let list: List = response.json().await.expect("agents list");
-        list.data.len()
-    }
-
-    async fn redial(&self) -> usize {
-        self.redial
-            .agents()
-            .list()
-            .await
-            .expect("sim answers")
-            .len()
-    }
-}
-
-/// Runs `rounds` rounds of requests made by `request`, in the given load shape; returns
-/// requests per second.
-async fn run<F, Fut>(rounds: usize, shape: Shape, request: F) -> f64
+/// Runs `rounds` rounds of requests made by `request`; returns requests per second.
+async fn run<F, Fut>(rounds: u64, shape: Shape, request: F) -> f64
 where
     F: Fn() -> Fut,
-    Fut: Future<Output = usize>,
+    Fut: std::future::Future<Output = usize>,
 {
-    let started = clock::now();
-    match shape {
-        Shape::Batches => {
-            for _ in 0..rounds {
-                join_all((0..IN_FLIGHT).map(|_| request())).await;
-            }
-        }
-        Shape::Sustained => {
-            futures::stream::iter(0..rounds * IN_FLIGHT)
-                .map(|_| request())
-                .buffer_unordered(IN_FLIGHT)
-                .for_each(|_| async {})
-                .await;
-        }
-    }
-    let elapsed: Duration = clock::now().saturating_duration_since(started);
-    (rounds * IN_FLIGHT) as f64 / elapsed.as_secs_f64()
+    let elapsed = shape.run(rounds, request).await;
+    (rounds * IN_FLIGHT as u64) as f64 / elapsed.as_secs_f64()
 }
 
 /// Alternates raw and redial blocks `pairs` times; returns redial / raw of each pair.
-async fn compare(clients: &Clients, pairs: usize, shape: Shape) -> Vec<f64> {
+async fn compare(clients: &Clients, pairs: u64, shape: Shape) -> Vec<f64> {
     // Warm both pools and both code paths first.
     run(COMPARE_ROUNDS, shape, || clients.raw()).await;
     run(COMPARE_ROUNDS, shape, || clients.redial()).await;
-    let mut ratios = Vec::with_capacity(pairs);
+    let mut ratios = Vec::new();
     for i in 0..pairs {
         // Alternate which goes first, so neither always runs on a machine the other warmed.
         let (raw, redial) = if i % 2 == 0 {
@@ -129,7 +66,7 @@ fn quantile(sorted: &[f64], q: f64) -> f64 {
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut args = std::env::args().skip(1);
     let mode = args.next().unwrap_or_else(|| "compare".to_owned());
-    let count: Option<usize> = args.next().map(|r| r.parse()).transpose()?;
+    let count: Option<u64> = args.next().map(|r| r.parse()).transpose()?;
     let shape = match args.next().as_deref() {
         None | Some("sustained") => Shape::Sustained,
         Some("batches") => Shape::Batches,
@@ -144,22 +81,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
-    let mut config = Config::default();
-    config.pacing.buckets = vec![BucketConfig {
-        name: "account".into(),
-        routes: vec!["*".into()],
-        rate: 1e6,
-        burst: 1_000_000,
-    }];
-    let clients = Arc::new(Clients {
-        raw: reqwest::Client::new(),
-        url: format!("{}/v1/agents", sim.base_url()),
-        redial: Client::builder()
-            .base_url(sim.base_url())
-            .api_key(ApiKey::parse(KEY)?)
-            .config(config)
-            .build()?,
-    });
+    let clients = Arc::new(Clients::new(&sim.base_url()));
     let work = async move {
         match mode.as_str() {
             "compare" => {
