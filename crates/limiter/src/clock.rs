@@ -27,7 +27,7 @@ pub fn now() -> Instant {
     Instant::now()
 }
 
-/// Which slot of `width` (non-zero) `elapsed` falls in: `elapsed / width`, in 64-bit
+/// Which slot of `width` `elapsed` falls in (a zero width counts as 1 ns): `elapsed / width`, in 64-bit
 /// arithmetic (a 128-bit division is a libcall on the hot path; 2^64 ns is 584 years).
 pub(crate) fn slot_index(elapsed: Duration, width: Duration) -> u64 {
     let nanos = |d: Duration| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX);
@@ -76,7 +76,7 @@ impl Clock for TokioClock {
 }
 
 #[cfg(test)]
-mod slot_tests {
+mod tests {
     use super::*;
 
     #[test]
@@ -89,11 +89,6 @@ mod slot_tests {
         assert_eq!(slot_index(Duration::MAX, ms(1)), u64::MAX / 1_000_000);
         assert_eq!(slot_index(ms(5), Duration::ZERO), 5_000_000);
     }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
 
     #[tokio::test(start_paused = true)]
     async fn governor_clock_follows_the_paused_tokio_clock() {
