@@ -283,9 +283,8 @@ impl Breakers {
     pub fn record(&self, group: &str, permit: Permit, failed: bool) {
         let now = clock::now();
         let mut inner = self.lock();
-        let stale = inner.get(group).is_some_and(|c| permit.issued < c.since);
         // A success of a closed circuit changes no phase: nothing to publish.
-        if !stale && Self::report_locked(&mut inner, group, failed, now) {
+        if Self::report_locked(&mut inner, group, Some(permit), failed, now) {
             self.publish(&mut inner);
         }
     }
@@ -388,7 +387,7 @@ impl Breakers {
 
     fn report(&self, group: &str, failed: bool, now: Instant) {
         let mut inner = self.lock();
-        if Self::report_locked(&mut inner, group, failed, now) {
+        if Self::report_locked(&mut inner, group, None, failed, now) {
             self.publish(&mut inner);
         }
     }
@@ -401,14 +400,24 @@ impl Breakers {
         verdict
     }
 
-    /// Records an outcome; true when the circuit changed phase.
-    fn report_locked(inner: &mut Inner, group: &str, failed: bool, now: Instant) -> bool {
+    /// Records an outcome; true when the circuit changed phase. An outcome whose `permit`
+    /// predates the circuit's last change of phase is ignored.
+    fn report_locked(
+        inner: &mut Inner,
+        group: &str,
+        permit: Option<Permit>,
+        failed: bool,
+        now: Instant,
+    ) -> bool {
         if !inner.config.enabled {
             return false;
         }
         let index = inner.slot_index(now);
         let config = inner.config.clone();
         let circuit = inner.circuit(group);
+        if permit.is_some_and(|p| p.issued < circuit.since) {
+            return false;
+        }
         match circuit.phase {
             Phase::Open { .. } => false,
             Phase::HalfOpen { .. } if failed => {
