@@ -71,55 +71,58 @@ async fn exchange(
         .await
         .map_err(|e| Failure::Transport(classify_send_error(&e)))?;
     let status = response.status().as_u16();
-    if response.status().is_success() {
-        return read_success(response, status).await;
+    if !response.status().is_success() {
+        let headers = response.headers().clone();
+        let (body, truncated) = read_bounded(response, MAX_ERROR_BODY_BYTES).await;
+        return Err(Failure::Api(parse_error(
+            status, &headers, &body, truncated,
+        )));
     }
-    let headers = response.headers().clone();
-    let (body, truncated) = read_bounded(response, MAX_ERROR_BODY_BYTES).await;
-    Err(Failure::Api(parse_error(
-        status, &headers, &body, truncated,
-    )))
-}
-
-/// Reads a 2xx body. The server acted, so a body we cannot read is a failure that may have
-/// acted, never a success and never an unbounded allocation.
-async fn read_success(response: reqwest::Response, status: u16) -> Result<Answer, Failure> {
-    let too_large = || {
-        Failure::Transport(TransportError::new(
-            TransportKind::Decode,
-            true,
-            format!("HTTP {status} body larger than {MAX_SUCCESS_BODY_BYTES} bytes"),
-        ))
-    };
-    let cut_short = |e: &reqwest::Error| {
-        Failure::Transport(TransportError::new(
-            TransportKind::Reset,
-            true,
-            format!("HTTP {status} body cut short: {}", chain(e)),
-        ))
-    };
+    // A 2xx: the server acted, so a body we cannot read is a failure that may have acted,
+    // never a success and never an unbounded allocation. Read here rather than in a helper
+    // future: one level less of nesting keeps the attempt's state small.
     match response.content_length() {
         // The common case: a declared length within bounds, read in one go.
-        Some(len) if len <= MAX_SUCCESS_BODY_BYTES as u64 => {
-            let body = response.bytes().await.map_err(|e| cut_short(&e))?;
-            Ok(Answer { status, body })
-        }
-        Some(_) => Err(too_large()),
-        None => {
-            let mut response = response;
-            let mut body = BytesMut::new();
-            while let Some(chunk) = response.chunk().await.map_err(|e| cut_short(&e))? {
-                body.extend_from_slice(&chunk);
-                if body.len() > MAX_SUCCESS_BODY_BYTES {
-                    return Err(too_large());
-                }
-            }
-            Ok(Answer {
-                status,
-                body: body.freeze(),
-            })
+        Some(len) if len <= MAX_SUCCESS_BODY_BYTES as u64 => match response.bytes().await {
+            Ok(body) => Ok(Answer { status, body }),
+            Err(e) => Err(cut_short(status, &e)),
+        },
+        Some(_) => Err(too_large(status)),
+        None => read_unsized(response, status).await,
+    }
+}
+
+/// Reads a 2xx body of undeclared length, chunk by chunk, up to [`MAX_SUCCESS_BODY_BYTES`].
+async fn read_unsized(mut response: reqwest::Response, status: u16) -> Result<Answer, Failure> {
+    let mut body = BytesMut::new();
+    while let Some(chunk) = response.chunk().await.map_err(|e| cut_short(status, &e))? {
+        body.extend_from_slice(&chunk);
+        if body.len() > MAX_SUCCESS_BODY_BYTES {
+            return Err(too_large(status));
         }
     }
+    Ok(Answer {
+        status,
+        body: body.freeze(),
+    })
+}
+
+/// A 2xx body over [`MAX_SUCCESS_BODY_BYTES`].
+fn too_large(status: u16) -> Failure {
+    Failure::Transport(TransportError::new(
+        TransportKind::Decode,
+        true,
+        format!("HTTP {status} body larger than {MAX_SUCCESS_BODY_BYTES} bytes"),
+    ))
+}
+
+/// A 2xx body the connection cut short.
+fn cut_short(status: u16, e: &reqwest::Error) -> Failure {
+    Failure::Transport(TransportError::new(
+        TransportKind::Reset,
+        true,
+        format!("HTTP {status} body cut short: {}", chain(e)),
+    ))
 }
 
 /// Reads at most `limit + 1` bytes of an error body (enough to tell it was too large);
@@ -193,4 +196,124 @@ fn chain(e: &reqwest::Error) -> String {
         source = inner.source();
     }
     s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    use tokio::net::TcpListener;
+
+    /// Serves `response` (raw bytes, then the connection closes) to one request on loopback and
+    /// returns what [`exchange`] makes of it.
+    async fn exchange_with(response: Vec<u8>) -> Result<Answer, Failure> {
+        let listener = TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind loopback");
+        let addr = listener.local_addr().expect("local addr");
+        let server = tokio::spawn(async move {
+            let (mut socket, _) = listener.accept().await.expect("accept");
+            let mut request = Vec::new();
+            let mut buf = [0u8; 1024];
+            while !request.windows(4).any(|w| w == b"\r\n\r\n") {
+                let n = socket.read(&mut buf).await.expect("read request");
+                assert_ne!(n, 0, "client closed before sending its request");
+                request.extend_from_slice(&buf[..n]);
+            }
+            // The client may stop reading early (a body over the limit): ignore write errors.
+            let _ = socket.write_all(&response).await;
+            let _ = socket.shutdown().await;
+        });
+        let http = reqwest::Client::new();
+        let answer = exchange(http.get(format!("http://{addr}/v1/agents")).send()).await;
+        server.await.expect("server task");
+        answer
+    }
+
+    fn transport_kind(result: &Result<Answer, Failure>) -> (TransportKind, String) {
+        match result {
+            Err(Failure::Transport(t)) => (t.kind, t.detail.clone()),
+            other => panic!("expected a transport failure, got {other:?}"),
+        }
+    }
+
+    #[tokio::test]
+    async fn declared_length_body_is_read_whole() {
+        let answer = exchange_with(
+            b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 11\r\n\r\n{\"data\":[]}"
+                .to_vec(),
+        )
+        .await
+        .expect("a 200 answer");
+        assert_eq!(answer.status, 200);
+        assert_eq!(&answer.body[..], b"{\"data\":[]}");
+    }
+
+    #[tokio::test]
+    async fn chunked_body_of_undeclared_length_is_read_whole() {
+        let answer = exchange_with(
+            b"HTTP/1.1 201 Created\r\ntransfer-encoding: chunked\r\n\r\n5\r\n{\"id\"\r\n8\r\n:\"c_1\"}\n\r\n0\r\n\r\n"
+                .to_vec(),
+        )
+        .await
+        .expect("a 201 answer");
+        assert_eq!(answer.status, 201);
+        assert_eq!(&answer.body[..], b"{\"id\":\"c_1\"}\n");
+    }
+
+    #[tokio::test]
+    async fn declared_length_over_the_limit_is_refused_unread() {
+        let head = format!(
+            "HTTP/1.1 200 OK\r\ncontent-length: {}\r\n\r\n",
+            MAX_SUCCESS_BODY_BYTES + 1
+        );
+        let (kind, text) = transport_kind(&exchange_with(head.into_bytes()).await);
+        assert_eq!(kind, TransportKind::Decode);
+        assert!(text.contains("larger than"), "{text}");
+    }
+
+    #[tokio::test]
+    async fn chunked_body_over_the_limit_stops_at_the_limit() {
+        let chunk = vec![b'x'; 1 << 20];
+        let mut response = b"HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n".to_vec();
+        for _ in 0..=(MAX_SUCCESS_BODY_BYTES >> 20) {
+            response.extend_from_slice(format!("{:x}\r\n", chunk.len()).as_bytes());
+            response.extend_from_slice(&chunk);
+            response.extend_from_slice(b"\r\n");
+        }
+        response.extend_from_slice(b"0\r\n\r\n");
+        let (kind, text) = transport_kind(&exchange_with(response).await);
+        assert_eq!(kind, TransportKind::Decode);
+        assert!(text.contains("larger than"), "{text}");
+    }
+
+    #[tokio::test]
+    async fn body_cut_short_is_a_reset_that_may_have_acted() {
+        let result =
+            exchange_with(b"HTTP/1.1 201 Created\r\ncontent-length: 100\r\n\r\n{\"id\":".to_vec())
+                .await;
+        match &result {
+            Err(Failure::Transport(t)) => {
+                assert_eq!(t.kind, TransportKind::Reset);
+                assert!(t.request_sent, "a 2xx was sent: the server acted");
+                assert!(t.detail.contains("HTTP 201 body cut short"), "{}", t.detail);
+            }
+            other => panic!("expected a reset, got {other:?}"),
+        }
+    }
+
+    #[tokio::test]
+    async fn html_error_page_becomes_a_typed_api_error() {
+        let page = b"<html><body>502 Bad Gateway</body></html>";
+        let mut response = format!(
+            "HTTP/1.1 502 Bad Gateway\r\ncontent-type: text/html\r\ncontent-length: {}\r\n\r\n",
+            page.len()
+        )
+        .into_bytes();
+        response.extend_from_slice(page);
+        match exchange_with(response).await {
+            Err(Failure::Api(e)) => assert_eq!(e.status, 502),
+            other => panic!("expected an API error, got {other:?}"),
+        }
+    }
 }

@@ -20,6 +20,9 @@ use crate::key::ApiKey;
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 /// Idle pooled connections are closed after this long.
 const POOL_IDLE_TIMEOUT: Duration = Duration::from_secs(60);
+/// The `User-Agent` every request carries, so Nixflex support can tell redial's traffic and
+/// its version apart: `redial/<version>`.
+pub const USER_AGENT: &str = concat!("redial/", env!("CARGO_PKG_VERSION"));
 
 /// A client of the Nixflex API. Every request goes through halt checks, the circuit breaker,
 /// pacing, the per-attempt timeout, the policy's decision and the metrics, with no extra code
@@ -188,7 +191,7 @@ impl ClientBuilder {
             .default_headers(default_headers)
             .connect_timeout(CONNECT_TIMEOUT)
             .pool_idle_timeout(POOL_IDLE_TIMEOUT)
-            .user_agent(concat!("redial/", env!("CARGO_PKG_VERSION")))
+            .user_agent(USER_AGENT)
             .redirect(reqwest::redirect::Policy::none())
             // The retry loop is the one place that repeats a request, where it is paced,
             // counted and bounded; reqwest's own layer (HTTP/2 and /3 NACKs, which this

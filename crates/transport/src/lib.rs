@@ -26,7 +26,7 @@ pub mod sms;
 mod support;
 pub mod validate;
 
-pub use client::{Client, ClientBuilder};
+pub use client::{Client, ClientBuilder, USER_AGENT};
 pub use endpoints::{Agents, BeforeSend, Calls, Messages, Numbers, PlacedCall};
 pub use error::{ClientConfigError, Error, FailureDetail};
 pub use halts::Halts;
