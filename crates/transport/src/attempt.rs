@@ -70,25 +70,34 @@ async fn exchange(
     let response = sent
         .await
         .map_err(|e| Failure::Transport(classify_send_error(&e)))?;
-    let status = response.status().as_u16();
-    if !response.status().is_success() {
-        let headers = response.headers().clone();
-        let (body, truncated) = read_bounded(response, MAX_ERROR_BODY_BYTES).await;
-        return Err(Failure::Api(parse_error(
-            status, &headers, &body, truncated,
-        )));
+    // Read what is needed of the head in a block of its own: a local that was borrowed stays
+    // in the future's state across later awaits, and the response moves into its body's read.
+    let (status, success, length, response) = {
+        let head = response;
+        let status = head.status();
+        (
+            status.as_u16(),
+            status.is_success(),
+            head.content_length(),
+            head,
+        )
+    };
+    // The error path and the rare undeclared-length body are boxed: only the common 2xx read
+    // sets the size of every attempt's state.
+    if !success {
+        return Err(Failure::Api(Box::pin(read_error(response, status)).await));
     }
     // A 2xx: the server acted, so a body we cannot read is a failure that may have acted,
     // never a success and never an unbounded allocation. Read here rather than in a helper
-    // future: one level less of nesting keeps the attempt's state small.
-    match response.content_length() {
+    // future: one level less of nesting.
+    match length {
         // The common case: a declared length within bounds, read in one go.
         Some(len) if len <= MAX_SUCCESS_BODY_BYTES as u64 => match response.bytes().await {
             Ok(body) => Ok(Answer { status, body }),
             Err(e) => Err(cut_short(status, &e)),
         },
         Some(_) => Err(too_large(status)),
-        None => read_unsized(response, status).await,
+        None => Box::pin(read_unsized(response, status)).await,
     }
 }
 
@@ -123,6 +132,13 @@ fn cut_short(status: u16, e: &reqwest::Error) -> Failure {
         true,
         format!("HTTP {status} body cut short: {}", chain(e)),
     ))
+}
+
+/// Reads a non-2xx answer (bounded) into a typed API error.
+async fn read_error(response: reqwest::Response, status: u16) -> ApiError {
+    let headers = response.headers().clone();
+    let (body, truncated) = read_bounded(response, MAX_ERROR_BODY_BYTES).await;
+    parse_error(status, &headers, &body, truncated)
 }
 
 /// Reads at most `limit + 1` bytes of an error body (enough to tell it was too large);
