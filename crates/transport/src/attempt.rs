@@ -56,12 +56,18 @@ pub(crate) async fn send(
     // future holds the sent request, not the builder, to stay small.
     match tokio::time::timeout(timeout, exchange(rb.send())).await {
         Ok(result) => result,
-        Err(_) => Err(Failure::Transport(TransportError::new(
-            TransportKind::Timeout,
-            true,
-            format!("no complete answer within {timeout:?}"),
-        ))),
+        Err(_) => Err(timed_out(timeout)),
     }
+}
+
+/// The attempt timed out (cold, like every failure constructor here: out of the hot path).
+#[cold]
+fn timed_out(timeout: Duration) -> Failure {
+    Failure::Transport(TransportError::new(
+        TransportKind::Timeout,
+        true,
+        format!("no complete answer within {timeout:?}"),
+    ))
 }
 
 async fn exchange(
@@ -117,6 +123,7 @@ async fn read_unsized(mut response: reqwest::Response, status: u16) -> Result<An
 }
 
 /// A 2xx body over [`MAX_SUCCESS_BODY_BYTES`].
+#[cold]
 fn too_large(status: u16) -> Failure {
     Failure::Transport(TransportError::new(
         TransportKind::Decode,
@@ -126,6 +133,7 @@ fn too_large(status: u16) -> Failure {
 }
 
 /// A 2xx body the connection cut short.
+#[cold]
 fn cut_short(status: u16, e: &reqwest::Error) -> Failure {
     Failure::Transport(TransportError::new(
         TransportKind::Reset,
@@ -172,6 +180,7 @@ fn parse_error(status: u16, headers: &HeaderMap, body: &[u8], truncated: bool) -
 
 /// Maps a reqwest send error to a transport failure, deciding whether the request may have
 /// reached the server. Only a connect failure proves it did not.
+#[cold]
 fn classify_send_error(e: &reqwest::Error) -> TransportError {
     let detail = chain(e);
     let lower = detail.to_ascii_lowercase();

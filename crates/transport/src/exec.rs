@@ -19,7 +19,7 @@ use std::time::Duration;
 
 use redial_limiter::{CallSlot, CircuitOpen, Permit};
 use redial_policy::{
-    Action, Attempt, Decision, ErrorCode, ErrorType, Failure, GiveUpReason, RequestInfo,
+    Action, Attempt, Decision, ErrorCode, ErrorType, Failure, GiveUpReason, Policy, RequestInfo,
     RetryBudget, SideEffect, Unlimited,
 };
 use serde::de::DeserializeOwned;
@@ -120,7 +120,6 @@ impl Client {
         };
         inner.limiter.budget().deposit();
         let mut end = Ending::new(req, started);
-        let mut previous_delay = Duration::ZERO;
 
         loop {
             // Fail fast before queueing: a halted scope or an open circuit.
@@ -181,105 +180,123 @@ impl Client {
                 Err(f) => f,
             };
 
-            let attempt = Attempt {
-                number: n,
-                elapsed: clock::now().saturating_duration_since(started),
-                previous_delay,
-                jitter: inner.jitter(),
-            };
-            let budget: &dyn RetryBudget = if policy.config().budget.enabled {
-                inner.limiter.budget().as_ref()
-            } else {
-                &Unlimited
-            };
-            let eval = policy.evaluate(&failure, &req.info(), &attempt, budget);
-            let decision = eval.decision;
-            record_attempt(&attempt_span, &failure, &decision);
-            m::failed_attempt(req.group, &failure, &eval.classification, &decision);
-            // Only retryable failures (server, provider, timeouts) speak of the endpoint's
-            // health; a 4xx or a 429 is an answer from a healthy server.
-            let unhealthy = eval.classification.action == Action::Retry;
-            inner
-                .limiter
-                .breakers()
-                .record(req.group, permit, unhealthy);
-            if eval.classification.side_effect == SideEffect::MayHaveActed
-                && !req.method.is_idempotent()
-            {
-                end.may_have_acted = true;
-            }
-            let is_slot_limit = failure.api().and_then(|e| e.code.as_ref())
-                == Some(&ErrorCode::ConcurrentCallLimit);
-            if let Some(held) = slot.as_deref_mut()
-                && is_slot_limit
-            {
-                // Give our slot back first: the limit shrinks to the calls still live.
-                held.take();
-                inner.limiter.slots().on_limit_hit();
-            }
-            end.record(failure);
-
-            let after = match decision {
-                Decision::Retry { after } | Decision::WaitSlot { after } => after,
-                Decision::Throttle { after, retry_after } => {
-                    inner
-                        .limiter
-                        .pacer()
-                        .on_throttle(req.method, &req.path, retry_after);
-                    after
-                }
-                // An opt-out is final and must reach the caller as one, even if an earlier
-                // attempt may have acted (`detail.may_have_acted` says so).
-                Decision::Fatal { opted_out: true } => {
-                    return Err(Error::Fatal {
-                        opted_out: true,
-                        detail: end.take_detail(),
-                        operation: req.route,
-                    });
-                }
-                Decision::Fatal { opted_out } => {
-                    return Err(end.finish(|detail, operation| Error::Fatal {
-                        opted_out,
-                        detail,
-                        operation,
-                    }));
-                }
-                Decision::Halt { scope } => {
-                    if inner.halts.halt(scope.clone()) {
-                        m::halted(&scope);
-                        tracing::warn!(scope = %scope, "halting scope: later requests in it fail fast");
-                    }
-                    return Err(end.fail(Error::Halted {
-                        scope,
-                        detail: Box::default(),
-                        operation: req.route,
-                    }));
-                }
-                Decision::Ambiguous => return Err(end.ambiguous()),
-                Decision::GiveUp { reason } => {
-                    let kind = reason.clone();
-                    end.give_up = Some(reason);
-                    return Err(end.finish(|detail, operation| match kind {
-                        GiveUpReason::BudgetExhausted => {
-                            Error::BudgetExhausted { detail, operation }
-                        }
-                        GiveUpReason::DeadlineExceeded => Error::Timeout { detail, operation },
-                        _ => Error::Exhausted { detail, operation },
-                    }));
-                }
-                other => {
-                    // A decision this version does not know: stop safely rather than guess.
-                    tracing::error!(decision = other.as_str(), "unknown decision; giving up");
-                    return Err(
-                        end.finish(|detail, operation| Error::Exhausted { detail, operation })
-                    );
-                }
-            };
+            let after = self.after_failure(
+                &policy,
+                failure,
+                permit,
+                &attempt_span,
+                &mut end,
+                slot.as_deref_mut(),
+            )?;
             if clock::now() + after >= deadline {
                 return Err(end.deadline());
             }
             sleep(after).await;
-            previous_delay = after;
+            end.previous_delay = after;
+        }
+    }
+
+    /// What a failed attempt leads to: the delay before the next attempt, or the error that
+    /// ends the request. Out of line, cold and not generic over the answer's type, so the
+    /// success path of the loop stays compact.
+    #[cold]
+    #[inline(never)]
+    fn after_failure(
+        &self,
+        policy: &Policy,
+        failure: Failure,
+        permit: Permit,
+        attempt_span: &tracing::Span,
+        end: &mut Ending<'_, '_>,
+        slot: Option<&mut Option<CallSlot>>,
+    ) -> Result<Duration, Error> {
+        let inner = &self.inner;
+        let req = end.req;
+        let attempt = Attempt {
+            number: end.attempts,
+            elapsed: clock::now().saturating_duration_since(end.started),
+            previous_delay: end.previous_delay,
+            jitter: inner.jitter(),
+        };
+        let budget: &dyn RetryBudget = if policy.config().budget.enabled {
+            inner.limiter.budget().as_ref()
+        } else {
+            &Unlimited
+        };
+        let eval = policy.evaluate(&failure, &req.info(), &attempt, budget);
+        let decision = eval.decision;
+        record_attempt(attempt_span, &failure, &decision);
+        m::failed_attempt(req.group, &failure, &eval.classification, &decision);
+        // Only retryable failures (server, provider, timeouts) speak of the endpoint's
+        // health; a 4xx or a 429 is an answer from a healthy server.
+        let unhealthy = eval.classification.action == Action::Retry;
+        inner
+            .limiter
+            .breakers()
+            .record(req.group, permit, unhealthy);
+        if eval.classification.side_effect == SideEffect::MayHaveActed
+            && !req.method.is_idempotent()
+        {
+            end.may_have_acted = true;
+        }
+        let is_slot_limit =
+            failure.api().and_then(|e| e.code.as_ref()) == Some(&ErrorCode::ConcurrentCallLimit);
+        if let Some(held) = slot
+            && is_slot_limit
+        {
+            // Give our slot back first: the limit shrinks to the calls still live.
+            held.take();
+            inner.limiter.slots().on_limit_hit();
+        }
+        end.record(failure);
+
+        match decision {
+            Decision::Retry { after } | Decision::WaitSlot { after } => Ok(after),
+            Decision::Throttle { after, retry_after } => {
+                inner
+                    .limiter
+                    .pacer()
+                    .on_throttle(req.method, &req.path, retry_after);
+                Ok(after)
+            }
+            // An opt-out is final and must reach the caller as one, even if an earlier
+            // attempt may have acted (`detail.may_have_acted` says so).
+            Decision::Fatal { opted_out: true } => Err(Error::Fatal {
+                opted_out: true,
+                detail: end.take_detail(),
+                operation: req.route,
+            }),
+            Decision::Fatal { opted_out } => Err(end.finish(|detail, operation| Error::Fatal {
+                opted_out,
+                detail,
+                operation,
+            })),
+            Decision::Halt { scope } => {
+                if inner.halts.halt(scope.clone()) {
+                    m::halted(&scope);
+                    tracing::warn!(scope = %scope, "halting scope: later requests in it fail fast");
+                }
+                Err(end.fail(Error::Halted {
+                    scope,
+                    detail: Box::default(),
+                    operation: req.route,
+                }))
+            }
+            Decision::Ambiguous => Err(end.ambiguous()),
+            Decision::GiveUp { reason } => {
+                let kind = reason.clone();
+                end.give_up = Some(reason);
+                Err(end.finish(|detail, operation| match kind {
+                    GiveUpReason::BudgetExhausted => Error::BudgetExhausted { detail, operation },
+                    GiveUpReason::DeadlineExceeded => Error::Timeout { detail, operation },
+                    _ => Error::Exhausted { detail, operation },
+                }))
+            }
+            other => {
+                // A decision this version does not know: stop safely rather than guess.
+                tracing::error!(decision = other.as_str(), "unknown decision; giving up");
+                Err(end.finish(|detail, operation| Error::Exhausted { detail, operation }))
+            }
         }
     }
 
@@ -345,6 +362,8 @@ struct Ending<'r, 'a> {
     /// An attempt of this (non-idempotent) request may have acted on the server.
     may_have_acted: bool,
     give_up: Option<GiveUpReason>,
+    /// The backoff slept before the current attempt.
+    previous_delay: Duration,
     /// The last failure, boxed: only failed attempts pay for it.
     last: Option<Box<Failure>>,
     provider_errors: u32,
@@ -358,6 +377,7 @@ impl<'r, 'a> Ending<'r, 'a> {
             attempts: 0,
             may_have_acted: false,
             give_up: None,
+            previous_delay: Duration::ZERO,
             last: None,
             provider_errors: 0,
         }
