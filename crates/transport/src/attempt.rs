@@ -262,28 +262,28 @@ mod tests {
         }
     }
 
+    /// A declared length and a chunked body of undeclared length are both read whole.
     #[tokio::test]
-    async fn declared_length_body_is_read_whole() {
-        let answer = exchange_with(
-            b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 11\r\n\r\n{\"data\":[]}"
-                .to_vec(),
-        )
-        .await
-        .expect("a 200 answer");
-        assert_eq!(answer.status, 200);
-        assert_eq!(&answer.body[..], b"{\"data\":[]}");
-    }
-
-    #[tokio::test]
-    async fn chunked_body_of_undeclared_length_is_read_whole() {
-        let answer = exchange_with(
-            b"HTTP/1.1 201 Created\r\ntransfer-encoding: chunked\r\n\r\n5\r\n{\"id\"\r\n8\r\n:\"c_1\"}\n\r\n0\r\n\r\n"
-                .to_vec(),
-        )
-        .await
-        .expect("a 201 answer");
-        assert_eq!(answer.status, 201);
-        assert_eq!(&answer.body[..], b"{\"id\":\"c_1\"}\n");
+    async fn success_bodies_are_read_whole() {
+        let cases: [(&[u8], u16, &[u8]); 2] = [
+            (
+                b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 11\r\n\r\n{\"data\":[]}",
+                200,
+                b"{\"data\":[]}",
+            ),
+            (
+                b"HTTP/1.1 201 Created\r\ntransfer-encoding: chunked\r\n\r\n5\r\n{\"id\"\r\n8\r\n:\"c_1\"}\n\r\n0\r\n\r\n",
+                201,
+                b"{\"id\":\"c_1\"}\n",
+            ),
+        ];
+        for (response, status, body) in cases {
+            let answer = exchange_with(response.to_vec())
+                .await
+                .unwrap_or_else(|f| panic!("HTTP {status}: {f:?}"));
+            assert_eq!(answer.status, status);
+            assert_eq!(&answer.body[..], body);
+        }
     }
 
     #[tokio::test]
