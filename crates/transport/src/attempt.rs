@@ -60,7 +60,8 @@ pub(crate) async fn send(
     }
 }
 
-/// The attempt timed out (cold, like every failure constructor here: out of the hot path).
+/// The attempt timed out (cold, like the other transport-failure constructors here: out of
+/// the hot path).
 #[cold]
 fn timed_out(timeout: Duration) -> Failure {
     Failure::Transport(TransportError::new(
@@ -232,6 +233,13 @@ mod tests {
     /// Serves `response` (raw bytes, then the connection closes) to one request on loopback and
     /// returns what [`exchange`] makes of it.
     async fn exchange_with(response: Vec<u8>) -> Result<Answer, Failure> {
+        serve(response, 0).await.0
+    }
+
+    /// Serves `head`, then `chunks` chunks of 1 MiB in chunked encoding and the final chunk,
+    /// to one request on loopback. Returns what [`exchange`] makes of it, and whether the
+    /// server could write everything (false when the client stopped reading and hung up).
+    async fn serve(head: Vec<u8>, chunks: usize) -> (Result<Answer, Failure>, bool) {
         let listener = TcpListener::bind("127.0.0.1:0")
             .await
             .expect("bind loopback");
@@ -245,14 +253,31 @@ mod tests {
                 assert_ne!(n, 0, "client closed before sending its request");
                 request.extend_from_slice(&buf[..n]);
             }
-            // The client may stop reading early (a body over the limit): ignore write errors.
-            let _ = socket.write_all(&response).await;
+            let chunk = [
+                format!("{:x}\r\n", 1 << 20).into_bytes(),
+                vec![b'x'; 1 << 20],
+                b"\r\n".to_vec(),
+            ]
+            .concat();
+            let mut wrote_all = socket.write_all(&head).await.is_ok();
+            for _ in 0..chunks {
+                wrote_all = wrote_all && socket.write_all(&chunk).await.is_ok();
+            }
+            if chunks > 0 {
+                wrote_all = wrote_all && socket.write_all(b"0\r\n\r\n").await.is_ok();
+            }
             let _ = socket.shutdown().await;
+            wrote_all
         });
-        let http = reqwest::Client::new();
+        // No proxy from the environment: the server is on loopback.
+        let http = reqwest::Client::builder()
+            .no_proxy()
+            .build()
+            .expect("client");
         let answer = exchange(http.get(format!("http://{addr}/v1/agents")).send()).await;
-        server.await.expect("server task");
-        answer
+        drop(http);
+        let wrote_all = server.await.expect("server task");
+        (answer, wrote_all)
     }
 
     fn transport_kind(result: &Result<Answer, Failure>) -> (TransportKind, String) {
@@ -286,6 +311,8 @@ mod tests {
         }
     }
 
+    /// The server declares a length over the limit and sends no body: a client that tried to
+    /// read it would fail as cut short (a reset), not as too large.
     #[tokio::test]
     async fn declared_length_over_the_limit_is_refused_unread() {
         let head = format!(
@@ -297,19 +324,17 @@ mod tests {
         assert!(text.contains("larger than"), "{text}");
     }
 
+    /// A chunked body far over the limit (64 MiB, more than the loopback socket buffers hold)
+    /// is cut off at the limit: the client stops reading and hangs up, so the server cannot
+    /// write it all.
     #[tokio::test]
     async fn chunked_body_over_the_limit_stops_at_the_limit() {
-        let chunk = vec![b'x'; 1 << 20];
-        let mut response = b"HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n".to_vec();
-        for _ in 0..=(MAX_SUCCESS_BODY_BYTES >> 20) {
-            response.extend_from_slice(format!("{:x}\r\n", chunk.len()).as_bytes());
-            response.extend_from_slice(&chunk);
-            response.extend_from_slice(b"\r\n");
-        }
-        response.extend_from_slice(b"0\r\n\r\n");
-        let (kind, text) = transport_kind(&exchange_with(response).await);
+        let head = b"HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n".to_vec();
+        let (result, wrote_all) = serve(head, 64).await;
+        let (kind, text) = transport_kind(&result);
         assert_eq!(kind, TransportKind::Decode);
         assert!(text.contains("larger than"), "{text}");
+        assert!(!wrote_all, "the client read the whole 64 MiB body");
     }
 
     #[tokio::test]
@@ -331,13 +356,20 @@ mod tests {
     async fn html_error_page_becomes_a_typed_api_error() {
         let page = b"<html><body>502 Bad Gateway</body></html>";
         let mut response = format!(
-            "HTTP/1.1 502 Bad Gateway\r\ncontent-type: text/html\r\ncontent-length: {}\r\n\r\n",
+            "HTTP/1.1 502 Bad Gateway\r\ncontent-type: text/html\r\nx-request-id: req_9\r\n\
+             retry-after: 7\r\ncontent-length: {}\r\n\r\n",
             page.len()
         )
         .into_bytes();
         response.extend_from_slice(page);
         match exchange_with(response).await {
-            Err(Failure::Api(e)) => assert_eq!(e.status, 502),
+            Err(Failure::Api(e)) => {
+                assert_eq!(e.status, 502);
+                assert_eq!(e.body, redial_policy::BodyKind::Html);
+                assert_eq!(e.code, None, "an HTML page names no error code");
+                assert_eq!(e.request_id.as_deref(), Some("req_9"));
+                assert_eq!(e.retry_after, Some(Duration::from_secs(7)));
+            }
             other => panic!("expected an API error, got {other:?}"),
         }
     }
