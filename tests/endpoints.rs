@@ -193,6 +193,7 @@ async fn messages_send_and_opt_out() {
 /// every check), so a dialer's journal never records a contact that was only queued.
 #[tokio::test(start_paused = true)]
 async fn the_before_send_hook_runs_only_when_a_create_is_sent() {
+    use futures::FutureExt as _;
     use std::sync::atomic::{AtomicU32, Ordering};
 
     let sim = sim(Scenario::default()).await;
@@ -200,7 +201,7 @@ async fn the_before_send_hook_runs_only_when_a_create_is_sent() {
     let calls = AtomicU32::new(0);
     let count = || {
         calls.fetch_add(1, Ordering::SeqCst);
-        Ok(())
+        futures::future::ready(Ok(())).boxed()
     };
     let placed = client
         .calls()
@@ -225,7 +226,7 @@ async fn the_before_send_hook_runs_only_when_a_create_is_sent() {
 
     // A failing hook stops the create unsent.
     let before = sim.stats().calls_created;
-    let failing = || Err(std::io::Error::other("disk full"));
+    let failing = || futures::future::ready(Err(std::io::Error::other("disk full"))).boxed();
     let err = client
         .calls()
         .create_with_hook(&NewCall::new(AGENT, "+447446466904"), &failing)

@@ -148,7 +148,7 @@ impl Client {
             // breaker's permit only now, so a probe is not spent waiting in a queue.
             let permit = self.admit(req, &req.info()).map_err(|e| end.fail(e))?;
             if let Some(hook) = req.before_send
-                && let Err(e) = hook()
+                && let Err(e) = hook().await
             {
                 return Err(end.fail(Error::Aborted {
                     reason: e.to_string(),

@@ -16,8 +16,11 @@ use crate::validate;
 /// circuit opened by failing creates does not stop the polls that tell when live calls end.
 const STATUS_GROUP: &str = "call_status";
 
-/// A hook run right before a create is sent (see [`Calls::create_with_hook`]).
-pub type BeforeSend<'a> = dyn Fn() -> std::io::Result<()> + Send + Sync + 'a;
+/// A hook run right before a create is sent (see [`Calls::create_with_hook`]). It is async so
+/// that a dialer can record the send in a shared store (a journal in Redis) before it happens;
+/// the future it returns owns what it needs (clone an `Arc` into it).
+pub type BeforeSend<'a> =
+    dyn Fn() -> futures::future::BoxFuture<'static, std::io::Result<()>> + Send + Sync + 'a;
 
 /// Call endpoints.
 #[derive(Debug)]
