@@ -5,6 +5,7 @@
 //! - [`policy`]: the error model, classification, backoff and configuration (pure decisions);
 //! - [`limiter`]: request pacing, adaptive rate, call slots, circuit breaker, retry budget;
 //! - [`transport`]: the client that puts them to work ([`Client`]);
+//! - [`campaign`]: the campaign engine dialers embed (contacts in, one outcome each out);
 //! - [`sim`]: a Nixflex API simulator for tests, benchmarks and demos.
 //!
 //! ```no_run
@@ -27,6 +28,7 @@
 //! # Ok(()) }
 //! ```
 
+pub use redial_campaign as campaign;
 pub use redial_limiter as limiter;
 pub use redial_policy as policy;
 pub use redial_sim as sim;

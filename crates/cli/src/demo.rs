@@ -19,8 +19,7 @@ use redial_transport::ApiKey;
 use crate::args::DemoArgs;
 use crate::campaign::{self, Plan, Target, plan};
 use crate::exit::{Status, usage};
-use crate::journal::Journal;
-use crate::suppress::SuppressList;
+use redial_campaign::{FileJournal, IN_FLIGHT_PER_SLOT, SuppressList};
 
 /// Where the demo serves metrics unless told otherwise.
 pub const DEFAULT_METRICS_ADDR: &str = "127.0.0.1:9898";
@@ -82,11 +81,13 @@ pub async fn command(args: DemoArgs) -> anyhow::Result<Status> {
         },
         config: config(),
         out: out.clone(),
-        journal: Some(Journal::open(&journal, AGENT, &contacts).map_err(|e| usage(e.to_string()))?),
+        journal: Some(
+            FileJournal::open(&journal, AGENT, &contacts).map_err(|e| usage(e.to_string()))?,
+        ),
         metrics_addr,
         suppress: SuppressList::load(&suppress).map_err(|e| usage(e.to_string()))?,
         progress: args.progress,
-        in_flight: DEMO_CONCURRENCY as usize * plan::IN_FLIGHT_PER_SLOT,
+        in_flight: DEMO_CONCURRENCY as usize * IN_FLIGHT_PER_SLOT,
     };
     let summary = campaign::execute(plan).await?;
     eprintln!(

@@ -1,5 +1,8 @@
 //! redial-cli: the `redial` command line — campaign runner, simulator and policy tools.
 //!
+//! A thin shell over the library crates: the campaign engine is `redial-campaign`; this
+//! crate parses and validates flags, shows progress, serves metrics and wires things up.
+//!
 //! The binary's `main` only maps [`run`]'s result to an exit code; everything else lives here
 //! so that tests can drive the engine. Arguments are parsed in two stages: [`args`] holds the
 //! raw clap flags (no I/O), and each command turns them into validated, ready-to-use objects
@@ -8,18 +11,12 @@
 
 pub mod args;
 pub mod campaign;
-pub mod clock;
-pub mod contacts;
 pub mod demo;
 pub mod exit;
 pub mod interrupt;
-pub mod journal;
 pub mod policy_cmd;
 pub mod progress;
-pub mod results;
 pub mod sim_cmd;
-pub mod summary;
-pub mod suppress;
 pub mod telemetry;
 
 use std::process::ExitCode;

@@ -1,71 +1,38 @@
 //! Progress on stderr while a campaign runs: an indicatif bar on a terminal (done/total,
 //! calls/s, live calls, retries, ETA), plain lines every [`PLAIN_INTERVAL`] otherwise.
 //!
-//! A ticker task samples the client's call slots (live calls, their peak and the metrics
-//! gauge) and the account bucket's paced rate; the runner counts finished contacts.
+//! A ticker task samples the client's call slots (live calls and their peak) and the account
+//! bucket's paced rate; the campaign engine counts finished contacts.
 
 use std::io::IsTerminal;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::time::Duration;
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use redial_campaign::Progress as CampaignProgress;
 use redial_policy::config::ACCOUNT_BUCKET;
 use redial_transport::Client;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 use crate::args::ProgressArg;
-use crate::campaign::metrics;
 
 /// Interval of plain progress lines when stderr is not a terminal.
 pub const PLAIN_INTERVAL: Duration = Duration::from_secs(2);
 /// Interval of samples (and bar redraws).
 const SAMPLE_INTERVAL: Duration = Duration::from_millis(200);
 
-/// Counters shared by the runner and the ticker.
-#[derive(Debug, Default)]
-pub struct Counters {
-    /// Contacts finished.
-    pub done: AtomicU64,
-    /// Retries so far.
-    pub retries: AtomicU64,
-    /// Peak of live calls.
-    pub max_live: AtomicU32,
-    /// Lowest account-bucket rate seen, in milli-requests per second (u64::MAX = none).
-    min_rate_milli: AtomicU64,
-}
-
-impl Counters {
-    /// Records a sample of live calls.
-    pub fn saw_live(&self, n: u32) {
-        self.max_live.fetch_max(n, Ordering::Relaxed);
-    }
-
-    /// The lowest paced account rate seen, requests per second.
-    pub fn min_rate(&self) -> Option<f64> {
-        match self.min_rate_milli.load(Ordering::Relaxed) {
-            u64::MAX | 0 => None,
-            m => Some(m as f64 / 1000.0),
-        }
-    }
-}
-
 /// A running progress display.
 #[derive(Debug)]
 pub struct Progress {
-    counters: Arc<Counters>,
     stop: watch::Sender<bool>,
-    task: JoinHandle<()>,
+    task: JoinHandle<Option<f64>>,
 }
 
 impl Progress {
-    /// Starts the ticker for a campaign of `total` contacts.
-    pub fn start(total: u64, client: Client, mode: ProgressArg) -> Self {
-        let counters = Arc::new(Counters {
-            min_rate_milli: AtomicU64::new(u64::MAX),
-            ..Counters::default()
-        });
+    /// Starts the ticker over a campaign's live counters.
+    pub fn start(counters: Arc<CampaignProgress>, client: Client, mode: ProgressArg) -> Self {
+        let total = counters.total();
         let (stop, stop_rx) = watch::channel(false);
         let bar = match mode {
             ProgressArg::Auto if std::io::stderr().is_terminal() => Some(new_bar(total)),
@@ -73,24 +40,15 @@ impl Progress {
         };
         let plain = matches!(mode, ProgressArg::Plain)
             || (matches!(mode, ProgressArg::Auto) && bar.is_none());
-        let task = tokio::spawn(tick(total, client, counters.clone(), bar, plain, stop_rx));
-        Self {
-            counters,
-            stop,
-            task,
-        }
+        let task = tokio::spawn(tick(total, client, counters, bar, plain, stop_rx));
+        Self { stop, task }
     }
 
-    /// The shared counters.
-    pub fn counters(&self) -> &Arc<Counters> {
-        &self.counters
-    }
-
-    /// Stops the display (clearing the bar).
-    pub async fn finish(self) -> Arc<Counters> {
+    /// Stops the display (clearing the bar) and returns the lowest rate the account bucket
+    /// was paced at, requests per second.
+    pub async fn finish(self) -> Option<f64> {
         let _ = self.stop.send(true);
-        let _ = self.task.await;
-        self.counters
+        self.task.await.ok().flatten()
     }
 }
 
@@ -107,11 +65,12 @@ fn new_bar(total: u64) -> ProgressBar {
 async fn tick(
     total: u64,
     client: Client,
-    c: Arc<Counters>,
+    c: Arc<CampaignProgress>,
     bar: Option<ProgressBar>,
     plain: bool,
     mut stop: watch::Receiver<bool>,
-) {
+) -> Option<f64> {
+    let mut min_rate: Option<f64> = None;
     let start = redial_limiter::clock::now();
     let mut last_line = start;
     let mut interval = tokio::time::interval(SAMPLE_INTERVAL);
@@ -122,7 +81,6 @@ async fn tick(
         };
         let live = client.limiter().slots().held();
         c.saw_live(live);
-        metrics::live_calls(live);
         if let Some(rate) = client
             .limiter()
             .pacer()
@@ -131,16 +89,15 @@ async fn tick(
             .find(|b| b.name == ACCOUNT_BUCKET)
             .map(|b| b.rate)
         {
-            c.min_rate_milli
-                .fetch_min((rate * 1000.0) as u64, Ordering::Relaxed);
+            min_rate = Some(min_rate.map_or(rate, |m| m.min(rate)));
         }
         let now = redial_limiter::clock::now();
-        let done = c.done.load(Ordering::Relaxed);
+        let done = c.done();
         let secs = now
             .saturating_duration_since(start)
             .as_secs_f64()
             .max(0.001);
-        let retries = c.retries.load(Ordering::Relaxed);
+        let retries = c.retries();
         let msg = format!(
             "{:.1} contacts/s, live {live}, retries {retries}",
             done as f64 / secs
@@ -157,7 +114,7 @@ async fn tick(
             if let Some(bar) = bar {
                 bar.finish_and_clear();
             }
-            return;
+            return min_rate;
         }
     }
 }

@@ -38,7 +38,7 @@ const SECONDS_SUFFIX: &str = "_seconds";
 /// The hook for the `redial` binary: a table returned here becomes part of [`METRICS`], is
 /// described by [`install`], and is checked against `docs/metrics.md`.
 pub const fn cli_metrics() -> &'static [MetricDef] {
-    crate::campaign::metrics::CAMPAIGN_METRICS
+    redial_campaign::metrics::CAMPAIGN_METRICS
 }
 
 const LIMITER: &[MetricDef] = redial_limiter::metrics::METRICS;

@@ -1,17 +1,16 @@
 //! `redial campaign`: dial every contact of a CSV file through the resilient runtime.
 //!
 //! [`plan`] validates the flags into a [`Plan`]; [`execute`] starts what the plan needs
-//! (metrics, an embedded simulator), builds the client and hands the loop to [`runner`].
+//! (metrics, an embedded simulator, the progress display, the signal handler), builds the
+//! client and hands the contacts to the `redial-campaign` engine.
 
-pub mod metrics;
-pub mod outcome;
 pub mod plan;
-pub mod runner;
+pub mod report;
 
 use std::path::Path;
 
 use anyhow::Context as _;
-use redial_policy::config::Idempotency;
+use redial_campaign::{Campaign, CancelHandle, CsvSource, JsonlSink, Summary};
 use redial_sim::{Sim, SimHandle};
 use redial_transport::Client;
 
@@ -19,7 +18,7 @@ pub use plan::{Plan, Target};
 
 use crate::args::CampaignArgs;
 use crate::exit::{Status, usage};
-use crate::summary::Summary;
+use crate::progress::Progress;
 
 /// Runs `redial campaign`.
 ///
@@ -28,13 +27,18 @@ use crate::summary::Summary;
 pub async fn command(args: CampaignArgs) -> anyhow::Result<Status> {
     let plan = Plan::from_args(args)?;
     let summary = execute(plan).await?;
-    Ok(if summary.halted_campaign() {
+    Ok(exit_status(&summary))
+}
+
+/// The exit status a campaign's summary calls for.
+pub fn exit_status(summary: &Summary) -> Status {
+    if summary.halted_campaign() {
         Status::Halted
     } else if summary.interrupted {
         Status::Interrupted
     } else {
         Status::Ok
-    })
+    }
 }
 
 /// Runs a validated plan and prints its summary on stderr.
@@ -60,35 +64,43 @@ pub async fn execute(plan: Plan) -> anyhow::Result<Summary> {
         }
         Target::Remote { url, key } => (url, key, None),
     };
-    let honoured = plan.config.retry.idempotency == Idempotency::Honoured;
     let client = Client::builder()
         .base_url(url)
         .api_key(key)
         .config(plan.config)
         .build()
         .map_err(|e| usage(e.to_string()))?;
-    let out = plan.out.clone();
-    let start = redial_limiter::clock::now();
-    let campaign = runner::Campaign {
-        contacts: plan.contacts,
-        agent: plan.agent,
-        from: plan.from,
-        out: plan.out,
-        journal: plan.journal,
-        suppress: plan.suppress,
-        progress: plan.progress,
-        in_flight: plan.in_flight,
-        honoured,
-        interrupt: crate::interrupt::Interrupt::watch(),
+    let source = CsvSource::open_counted(&plan.contacts)?;
+    let sink = report::CliSink {
+        inner: JsonlSink::create(&plan.out)
+            .with_context(|| format!("cannot create results file {}", plan.out.display()))?,
+        contacts: plan.contacts.clone(),
     };
-    let mut summary = runner::run(campaign, &client).await?;
-    summary.duration = redial_limiter::clock::now().saturating_duration_since(start);
+    let cancel = CancelHandle::new();
+    crate::interrupt::cancel_on_signal(cancel.clone());
+    let mut builder = Campaign::builder(client.clone())
+        .agent(plan.agent)
+        .suppression(plan.suppress)
+        .in_flight(plan.in_flight)
+        .cancel_handle(cancel);
+    if let Some(from) = plan.from {
+        builder = builder.from_number(from);
+    }
+    if let Some(journal) = plan.journal {
+        builder = builder.journal(journal);
+    }
+    let campaign = builder.build().map_err(|e| usage(e.to_string()))?;
+    let progress = Progress::start(campaign.progress(), client, plan.progress);
+    let result = campaign.run(source, sink).await;
+    let min_rate = progress.finish().await;
+    let mut summary = result?;
+    summary.min_account_rate = min_rate;
     if let Some(sim) = &sim {
         add_sim_stats(&mut summary, sim);
     }
     eprint!("{}", summary.render());
-    if out != Path::new("-") {
-        eprintln!("results: {}", out.display());
+    if plan.out != Path::new("-") {
+        eprintln!("results: {}", plan.out.display());
     }
     if let Some(sim) = sim {
         sim.shutdown().await;
@@ -102,7 +114,7 @@ pub async fn execute(plan: Plan) -> anyhow::Result<Summary> {
 /// A usage error naming the address when it cannot be served.
 pub fn serve_metrics(addr: std::net::SocketAddr) -> anyhow::Result<()> {
     crate::telemetry::install(addr).map_err(|e| usage(format!("--metrics-addr: {e}")))?;
-    metrics::describe();
+    redial_campaign::metrics::describe();
     eprintln!("metrics: http://{addr}/metrics");
     Ok(())
 }

@@ -4,21 +4,17 @@
 use std::net::{SocketAddr, ToSocketAddrs};
 use std::path::{Path, PathBuf};
 
+use redial_campaign::{CsvSource, FileJournal, IN_FLIGHT_PER_SLOT, SuppressList};
 use redial_policy::Config;
 use redial_policy::config::{ACCOUNT_BUCKET, Idempotency};
 use redial_sim::Scenario;
 use redial_transport::ApiKey;
 
 use crate::args::{CampaignArgs, IdempotencyArg, ProgressArg};
-use crate::contacts::ContactReader;
 use crate::exit::UsageError;
-use crate::journal::{Journal, Prior};
-use crate::suppress::SuppressList;
 
 /// The key of the simulator's seeded account.
 pub const SIM_KEY: &str = "demo_key:demo_secret";
-/// Contacts in flight per call slot: enough to keep slots busy while others are polled.
-pub const IN_FLIGHT_PER_SLOT: usize = 2;
 
 /// Where the campaign dials.
 #[derive(Debug)]
@@ -55,7 +51,7 @@ pub struct Plan {
     /// Results file or `-`.
     pub out: PathBuf,
     /// The journal and what earlier runs recorded.
-    pub journal: Option<(Journal, Prior)>,
+    pub journal: Option<FileJournal>,
     /// Where to serve metrics.
     pub metrics_addr: Option<SocketAddr>,
     /// Numbers never to dial.
@@ -72,7 +68,7 @@ impl Plan {
     /// # Errors
     /// [`UsageError`] naming the flag, file or config key at fault.
     pub fn from_args(a: CampaignArgs) -> Result<Plan, UsageError> {
-        ContactReader::open(&a.contacts).map_err(|e| UsageError::new(e.to_string()))?;
+        CsvSource::open(&a.contacts).map_err(|e| UsageError::new(e.to_string()))?;
         // Before the suppress list and the journal are loaded: both create their file.
         let inputs = [
             ("--contacts", Some(&a.contacts)),
@@ -124,7 +120,7 @@ impl Plan {
         };
         let journal = match &a.journal {
             Some(path) => Some(
-                Journal::open(path, &a.agent, &a.contacts)
+                FileJournal::open(path, &a.agent, &a.contacts)
                     .map_err(|e| UsageError::new(format!("--journal: {e}")))?,
             ),
             None => None,
@@ -180,7 +176,7 @@ fn check_out<'a>(
     // Results go to `<out>.partial` first, then are renamed to `<out>`: neither may be an input.
     let targets = [
         same_file_key(out),
-        same_file_key(&crate::results::partial_path(out)),
+        same_file_key(&redial_campaign::sink::partial_path(out)),
     ];
     for (flag, path) in inputs {
         if targets.contains(&same_file_key(path)) {

@@ -5,10 +5,11 @@ use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::time::Duration;
 
-use crate::results::{ResultLine, Status};
+use crate::outcome::{ContactOutcome, OutcomeStatus as Status};
 
 /// Totals of a campaign, accumulated as results arrive.
 #[derive(Debug, Default, Clone)]
+#[non_exhaustive]
 pub struct Summary {
     /// Contacts by status.
     pub by_status: BTreeMap<Status, u64>,
@@ -38,7 +39,7 @@ pub struct Summary {
 
 impl Summary {
     /// Counts one result.
-    pub fn add(&mut self, r: &ResultLine) {
+    pub fn add(&mut self, r: &ContactOutcome) {
         self.add_resumed(r);
         if let (Status::Halted, Some(scope)) =
             (r.status, r.error.as_ref().and_then(|e| e.scope.as_ref()))
@@ -49,7 +50,7 @@ impl Summary {
 
     /// Counts a result re-emitted from the journal: like [`Summary::add`], but an earlier
     /// run's halt does not count as a halt of this run (exit status 3).
-    pub fn add_resumed(&mut self, r: &ResultLine) {
+    pub fn add_resumed(&mut self, r: &ContactOutcome) {
         *self.by_status.entry(r.status).or_default() += 1;
         if let Some(e) = &r.error {
             *self.by_code.entry(e.code.clone()).or_default() += 1;
@@ -127,23 +128,24 @@ impl Summary {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::results::ErrorInfo;
+    use crate::outcome::ErrorInfo;
+
+    fn account_halt() -> ErrorInfo {
+        let mut e = ErrorInfo::new("authentication_error", "invalid_api_key", String::new());
+        e.scope = Some("account".into());
+        e
+    }
 
     #[test]
     fn an_earlier_runs_halt_does_not_halt_this_run() {
-        let halted = ResultLine {
+        let halted = ContactOutcome {
             line: 2,
             phone: "+1".into(),
             status: Status::Halted,
             call_id: Some("call_1".into()),
             call_status: None,
             attempts: 1,
-            error: Some(ErrorInfo {
-                error_type: "authentication_error".into(),
-                code: "invalid_api_key".into(),
-                message: String::new(),
-                scope: Some("account".into()),
-            }),
+            error: Some(account_halt()),
         };
         let mut s = Summary::default();
         s.add_resumed(&halted);
@@ -159,7 +161,7 @@ mod tests {
     #[test]
     fn counts_statuses_codes_and_halts() {
         let mut sum = Summary::default();
-        let mut r = ResultLine {
+        let mut r = ContactOutcome {
             line: 2,
             phone: "+1".into(),
             status: Status::Completed,
@@ -171,12 +173,7 @@ mod tests {
         sum.add(&r);
         r.status = Status::Halted;
         r.attempts = 1;
-        r.error = Some(ErrorInfo {
-            error_type: "authentication_error".into(),
-            code: "invalid_api_key".into(),
-            message: String::new(),
-            scope: Some("account".into()),
-        });
+        r.error = Some(account_halt());
         sum.add(&r);
         assert_eq!((sum.total(), sum.attempts, sum.retries), (2, 4, 2));
         assert!(sum.halted_campaign());

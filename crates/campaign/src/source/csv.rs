@@ -5,19 +5,25 @@
 //! cannot span lines, so a stray quote spoils its own line and no other. A row that cannot be
 //! dialled (an unclosed quote, wrong field count, bad UTF-8, a phone that is not E.164, a line
 //! longer than [`MAX_LINE_BYTES`]) is not an error of the file: it comes out as
-//! [`Row::Invalid`] with its line number, so the campaign reports it and goes on.
+//! [`SourceItem::Invalid`] with its line number, so the campaign reports it and goes on.
+//! A valid row's contact key is its phone number.
 
 use std::fs::File;
 use std::io::{self, BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
 
+use futures::future::BoxFuture;
 use serde_json::{Map, Value};
+
+use super::ContactSource;
+use crate::contact::{Contact, InvalidContact, SourceItem};
+use crate::error::BoxError;
 
 /// Name of the column holding the number to dial.
 pub const PHONE_COLUMN: &str = "phone";
 
 /// The longest line read (its line break excluded); a longer one is skipped unbuffered and
-/// reported [`Row::Invalid`], so a malformed file never makes the reader allocate without bound.
+/// reported [`SourceItem::Invalid`], so a malformed file never makes the reader allocate without bound.
 pub const MAX_LINE_BYTES: usize = 64 * 1024;
 
 /// The field delimiter.
@@ -28,37 +34,6 @@ const QUOTE: u8 = b'"';
 
 /// A UTF-8 byte order mark, ignored at the start of the file.
 const BOM: &[u8] = b"\xEF\xBB\xBF";
-
-/// A contact to dial.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Contact {
-    /// Line of the file where the row is (the header is line 1).
-    pub line: u64,
-    /// The number, E.164.
-    pub phone: String,
-    /// The other columns, by header name.
-    pub metadata: Map<String, Value>,
-}
-
-/// A row that cannot be dialled.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct InvalidRow {
-    /// Line of the file where the row is.
-    pub line: u64,
-    /// The phone field as far as it could be read (lossy UTF-8), or empty.
-    pub phone: String,
-    /// What is wrong, for people.
-    pub reason: String,
-}
-
-/// One data row of the file.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Row {
-    /// A dialable contact.
-    Valid(Contact),
-    /// A malformed row.
-    Invalid(InvalidRow),
-}
 
 /// Why the contacts file cannot be used at all.
 #[derive(Debug, thiserror::Error)]
@@ -224,17 +199,18 @@ fn parse_fields(line: &[u8], record: &mut csv::ByteRecord) {
     }
 }
 
-/// Streams the rows of a contacts file.
+/// Streams the rows of a contacts file: the [`ContactSource`] of the `redial` command.
 #[derive(Debug)]
-pub struct ContactReader {
+pub struct CsvSource {
     path: PathBuf,
+    total: Option<u64>,
     lines: Lines,
     headers: Vec<String>,
     phone_index: usize,
     record: csv::ByteRecord,
 }
 
-impl ContactReader {
+impl CsvSource {
     /// Opens a contacts file and reads its header (the first line that is not blank).
     ///
     /// # Errors
@@ -298,11 +274,24 @@ impl ContactReader {
             })?;
         Ok(Self {
             path: path.to_path_buf(),
+            total: None,
             lines,
             headers,
             phone_index,
             record: csv::ByteRecord::new(),
         })
+    }
+
+    /// Opens a contacts file and counts its rows first (one streaming pass), so that
+    /// [`ContactSource::size_hint`] knows the total.
+    ///
+    /// # Errors
+    /// As [`CsvSource::open`] and [`count_rows`].
+    pub fn open_counted(path: &Path) -> Result<Self, ContactsError> {
+        let total = count_rows(path)?;
+        let mut source = Self::open(path)?;
+        source.total = Some(total);
+        Ok(source)
     }
 
     /// The column names.
@@ -322,19 +311,19 @@ impl ContactReader {
     ///
     /// # Errors
     /// [`ContactsError::Read`] when the file cannot be read further.
-    pub fn next_row(&mut self) -> Result<Option<Row>, ContactsError> {
+    pub fn next_row(&mut self) -> Result<Option<SourceItem>, ContactsError> {
         match self.next_line()? {
             Line::Eof => Ok(None),
-            Line::TooLong => Ok(Some(Row::Invalid(InvalidRow {
-                line: self.lines.number,
-                phone: String::new(),
-                reason: format!("line longer than {} KiB", MAX_LINE_BYTES / 1024),
-            }))),
+            Line::TooLong => Ok(Some(SourceItem::Invalid(InvalidContact::new(
+                self.lines.number,
+                String::new(),
+                format!("line longer than {} KiB", MAX_LINE_BYTES / 1024),
+            )))),
             Line::Text => Ok(Some(self.parse())),
         }
     }
 
-    fn parse(&mut self) -> Row {
+    fn parse(&mut self) -> SourceItem {
         let line = self.lines.number;
         let open_quote = quote_left_open(&self.lines.buf);
         parse_fields(&self.lines.buf, &mut self.record);
@@ -344,11 +333,7 @@ impl ContactReader {
             .map(|p| String::from_utf8_lossy(p).trim().to_owned())
             .unwrap_or_default();
         let invalid = |reason: String| {
-            Row::Invalid(InvalidRow {
-                line,
-                phone: phone_lossy.clone(),
-                reason,
-            })
+            SourceItem::Invalid(InvalidContact::new(line, phone_lossy.clone(), reason))
         };
         if open_quote {
             return invalid(
@@ -377,7 +362,8 @@ impl ContactReader {
         if let Err(e) = redial_transport::validate::e164("phone", &phone) {
             return invalid(format!("phone {phone:?}: {}", e.reason));
         }
-        Row::Valid(Contact {
+        SourceItem::Contact(Contact {
+            key: phone.clone(),
             line,
             phone,
             metadata,
@@ -385,13 +371,23 @@ impl ContactReader {
     }
 }
 
+impl ContactSource for CsvSource {
+    fn next(&mut self) -> BoxFuture<'_, Result<Option<SourceItem>, BoxError>> {
+        Box::pin(std::future::ready(self.next_row().map_err(Into::into)))
+    }
+
+    fn size_hint(&self) -> Option<u64> {
+        self.total
+    }
+}
+
 /// Counts the data rows of a contacts file (a streaming pass, for progress totals): every line
-/// that is not blank after the header, exactly the rows [`ContactReader::next_row`] yields.
+/// that is not blank after the header, exactly the rows [`CsvSource::next_row`] yields.
 ///
 /// # Errors
-/// As [`ContactReader::open`] and [`ContactReader::next_row`].
+/// As [`CsvSource::open`] and [`CsvSource::next_row`].
 pub fn count_rows(path: &Path) -> Result<u64, ContactsError> {
-    let mut reader = ContactReader::open(path)?;
+    let mut reader = CsvSource::open(path)?;
     let mut n = 0;
     while reader.next_line()? != Line::Eof {
         n += 1;
@@ -410,9 +406,9 @@ mod tests {
         f
     }
 
-    fn rows(bytes: &[u8]) -> Vec<Row> {
+    fn rows(bytes: &[u8]) -> Vec<SourceItem> {
         let f = file(bytes);
-        let mut r = ContactReader::open(f.path()).unwrap();
+        let mut r = CsvSource::open(f.path()).unwrap();
         let mut out = Vec::new();
         while let Some(row) = r.next_row().unwrap() {
             out.push(row);
@@ -423,12 +419,12 @@ mod tests {
     #[test]
     fn valid_rows_carry_line_and_metadata() {
         let r = rows(b"name,phone\nAda,+447446466847\n\nBob, +14155550123 \n");
-        let Row::Valid(c) = &r[0] else {
+        let SourceItem::Contact(c) = &r[0] else {
             panic!("{r:?}")
         };
         assert_eq!((c.line, c.phone.as_str()), (2, "+447446466847"));
         assert_eq!(c.metadata["name"], "Ada");
-        let Row::Valid(c) = &r[1] else {
+        let SourceItem::Contact(c) = &r[1] else {
             panic!("{r:?}")
         };
         assert_eq!(
@@ -446,12 +442,12 @@ mod tests {
         let lines: Vec<(u64, bool)> = r
             .iter()
             .map(|row| match row {
-                Row::Valid(c) => (c.line, true),
-                Row::Invalid(i) => (i.line, false),
+                SourceItem::Contact(c) => (c.line, true),
+                SourceItem::Invalid(i) => (i.line, false),
             })
             .collect();
         assert_eq!(lines, vec![(2, false), (3, false), (4, false), (5, false)]);
-        let Row::Invalid(i) = &r[1] else {
+        let SourceItem::Invalid(i) = &r[1] else {
             unreachable!()
         };
         assert!(i.reason.contains("E.164"), "{}", i.reason);
@@ -460,10 +456,10 @@ mod tests {
     #[test]
     fn a_file_without_a_phone_column_is_refused() {
         let f = file(b"name,number\nAda,+447446466847\n");
-        let e = ContactReader::open(f.path()).unwrap_err();
+        let e = CsvSource::open(f.path()).unwrap_err();
         assert!(e.to_string().contains("no `phone` column"), "{e}");
         assert!(matches!(
-            ContactReader::open(Path::new("/nonexistent/c.csv")),
+            CsvSource::open(Path::new("/nonexistent/c.csv")),
             Err(ContactsError::Open { .. })
         ));
         assert_eq!(
@@ -472,11 +468,11 @@ mod tests {
         );
     }
 
-    fn summary(rows: &[Row]) -> Vec<(u64, bool)> {
+    fn summary(rows: &[SourceItem]) -> Vec<(u64, bool)> {
         rows.iter()
             .map(|row| match row {
-                Row::Valid(c) => (c.line, true),
-                Row::Invalid(i) => (i.line, false),
+                SourceItem::Contact(c) => (c.line, true),
+                SourceItem::Invalid(i) => (i.line, false),
             })
             .collect()
     }
@@ -493,12 +489,14 @@ mod tests {
             vec![(2, true), (3, false), (4, true), (5, true)],
             "{r:?}"
         );
-        let Row::Invalid(i) = &r[1] else {
+        let SourceItem::Invalid(i) = &r[1] else {
             unreachable!()
         };
         assert_eq!(i.phone, "+447446466802");
         assert!(i.reason.contains("not closed on this line"), "{}", i.reason);
-        let Row::Valid(c) = &r[2] else { unreachable!() };
+        let SourceItem::Contact(c) = &r[2] else {
+            unreachable!()
+        };
         assert_eq!(
             (c.phone.as_str(), &c.metadata["name"]),
             ("+447446466803", &"c".into())
@@ -509,7 +507,7 @@ mod tests {
     #[test]
     fn quoted_fields_on_one_line_still_parse() {
         let r = rows(b"phone,name,note\n\"+447446466801\",\"Smith, \"\"Jr\"\"\",a\"b\n");
-        let Row::Valid(c) = &r[0] else {
+        let SourceItem::Contact(c) = &r[0] else {
             panic!("{r:?}")
         };
         assert_eq!(c.phone, "+447446466801");
@@ -520,7 +518,7 @@ mod tests {
         );
         let open = rows(b"phone,name\n+447446466801,\"a,b\n");
         assert!(
-            matches!(&open[0], Row::Invalid(i) if i.line == 2),
+            matches!(&open[0], SourceItem::Invalid(i) if i.line == 2),
             "{open:?}"
         );
     }
@@ -574,7 +572,7 @@ mod tests {
         input.extend(std::iter::repeat_n(b'x', 10 * 1024 * 1024));
         input.extend_from_slice(b"\n+447446466803,c\n");
         let f = file(&input);
-        let mut reader = ContactReader::open(f.path()).unwrap();
+        let mut reader = CsvSource::open(f.path()).unwrap();
         let mut out = Vec::new();
         while let Some(row) = reader.next_row().unwrap() {
             assert!(
@@ -585,7 +583,7 @@ mod tests {
             out.push(row);
         }
         assert_eq!(summary(&out), vec![(2, true), (3, false), (4, true)]);
-        let Row::Invalid(i) = &out[1] else {
+        let SourceItem::Invalid(i) = &out[1] else {
             unreachable!()
         };
         assert_eq!(i.reason, "line longer than 64 KiB");
@@ -621,7 +619,9 @@ mod tests {
     fn a_bom_crlf_and_blank_lines_are_read_as_before() {
         let r = rows(b"\xEF\xBB\xBFphone,name\r\n+447446466801,a\r\n\r\n\n+447446466802,\"b\"\r\n");
         assert_eq!(summary(&r), vec![(2, true), (5, true)], "{r:?}");
-        let Row::Valid(c) = &r[1] else { unreachable!() };
+        let SourceItem::Contact(c) = &r[1] else {
+            unreachable!()
+        };
         assert_eq!(c.metadata["name"], "b", "no \\r left in the last field");
         let r = rows(b"\n\nphone\n+447446466801");
         assert_eq!(
@@ -629,9 +629,9 @@ mod tests {
             vec![(4, true)],
             "blank lines before the header count"
         );
-        let e = ContactReader::open(file(b"\n\r\n").path()).unwrap_err();
+        let e = CsvSource::open(file(b"\n\r\n").path()).unwrap_err();
         assert!(e.to_string().contains("the file is empty"), "{e}");
-        let e = ContactReader::open(file(b"phone,\"name\n+447446466801,a\n").path()).unwrap_err();
+        let e = CsvSource::open(file(b"phone,\"name\n+447446466801,a\n").path()).unwrap_err();
         assert!(e.to_string().contains("not closed"), "{e}");
     }
 }

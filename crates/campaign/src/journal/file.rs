@@ -1,4 +1,4 @@
-//! The campaign journal: progress that survives a crash (even `kill -9`).
+//! [`FileJournal`]: progress that survives a crash (even `kill -9`).
 //!
 //! An append-only JSON-lines file. The first record is a header with the campaign id (from
 //! which every contact's idempotency key is derived) and the agent. Then, per contact, a
@@ -14,9 +14,10 @@
 //! ambiguous); a torn last line (the crash hit mid-write) is cut off before anything is
 //! appended, so the next record starts on a line of its own.
 //!
-//! A contact is known by its phone number (a campaign dials each number once), never by its
-//! line in the contacts file: editing or reordering the file between runs neither loses a
-//! finished contact nor changes its idempotency key. The journal records which contacts file
+//! A contact is known by its key (the CSV source's key is the phone number: a campaign dials
+//! each number once), never by its line in the contacts file: editing or reordering the file
+//! between runs neither loses a finished contact nor changes its idempotency key. Records of
+//! journals written before contact keys existed carry only the number, which was the key. The journal records which contacts file
 //! it belongs to and refuses another. It is locked for the run: a second process on the same
 //! journal is refused instead of dialling the same contacts.
 
@@ -24,13 +25,18 @@ use std::collections::HashMap;
 use std::fs::{File, OpenOptions, TryLockError};
 use std::io::{self, BufRead, BufReader, BufWriter, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
+use std::sync::{Mutex, PoisonError};
 use std::time::Duration;
 
+use futures::future::BoxFuture;
 use serde::{Deserialize, Serialize};
 use tokio::time::Instant;
 use uuid::Uuid;
 
-use crate::results::ResultLine;
+use super::{Journal, PriorState};
+use crate::contact::Contact;
+use crate::error::BoxError;
+use crate::outcome::ContactOutcome;
 
 /// Journal format version written in the header.
 pub const VERSION: u32 = 1;
@@ -64,38 +70,38 @@ pub enum Record {
         phone: String,
         /// The Idempotency-Key the create carries.
         key: String,
+        /// The contact's key, when it is not the number.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        contact: Option<String>,
+    },
+    /// The create succeeded: the call exists.
+    Placed {
+        /// The contact's key.
+        contact: String,
+        /// The Idempotency-Key the create carried.
+        key: String,
+        /// The call's id.
+        call_id: String,
     },
     /// The contact's result.
     Finished {
-        /// The result line, as in the results file.
-        result: ResultLine,
+        /// The outcome, as in the results file.
+        result: ContactOutcome,
+        /// The contact's key, when it is not the number.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        contact: Option<String>,
     },
 }
 
-/// What an earlier run recorded about one contact.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum PriorState {
-    /// A create may have been sent with this key; no result was recorded.
-    Started {
-        /// The idempotency key used.
-        key: String,
-    },
-    /// The contact finished.
-    Finished(ResultLine),
+/// The key a record is filed under: its contact key, or (older records, and contacts keyed
+/// by their number) the number.
+fn key_or_phone(contact: Option<String>, phone: &str) -> String {
+    contact.unwrap_or_else(|| phone.to_owned())
 }
 
-/// What earlier runs recorded, by phone number.
-#[derive(Debug, Default)]
-pub struct Prior {
-    /// State per contact.
-    pub contacts: HashMap<String, PriorState>,
-}
-
-impl Prior {
-    /// The earlier state of the contact with this number.
-    pub fn get(&self, phone: &str) -> Option<&PriorState> {
-        self.contacts.get(phone)
-    }
+/// The `contact` field of a record: absent when the key is the number.
+fn key_unless_phone(key: &str, phone: &str) -> Option<String> {
+    (key != phone).then(|| key.to_owned())
 }
 
 /// Why the journal cannot be used.
@@ -126,22 +132,31 @@ pub enum JournalError {
     },
 }
 
-/// An open journal.
+/// An open journal file, locked for the run.
 #[derive(Debug)]
-pub struct Journal {
-    file: BufWriter<File>,
+pub struct FileJournal {
     campaign_id: Uuid,
-    unsynced: u32,
-    last_sync: Instant,
+    inner: Mutex<Inner>,
 }
 
-impl Journal {
+/// The file and what earlier runs recorded, behind the journal's lock.
+#[derive(Debug)]
+struct Inner {
+    file: BufWriter<File>,
+    unsynced: u32,
+    last_sync: Instant,
+    /// Earlier state by contact key; each is taken (forgotten) when the engine asks.
+    prior: HashMap<String, PriorState>,
+}
+
+impl FileJournal {
     /// Opens `path`: reads what earlier runs recorded, or creates it with a new campaign id.
     ///
     /// # Errors
-    /// [`JournalError::Io`] when it cannot be read or created; [`JournalError::Mismatch`]
-    /// when it is not a journal, or was written for another agent.
-    pub fn open(path: &Path, agent: &str, contacts: &Path) -> Result<(Self, Prior), JournalError> {
+    /// [`JournalError::Io`] when it cannot be read or created; [`JournalError::InUse`] when
+    /// another process has it open; [`JournalError::Mismatch`] when it is not a journal, or
+    /// was written for another agent or contacts file.
+    pub fn open(path: &Path, agent: &str, contacts: &Path) -> Result<Self, JournalError> {
         let io_err = |source| JournalError::Io {
             path: path.to_path_buf(),
             source,
@@ -169,7 +184,7 @@ impl Journal {
         // The contacts file by its canonical path, so `c.csv` and `./c.csv` are one file.
         let canonical = |p: &Path| std::fs::canonicalize(p).unwrap_or_else(|_| p.to_path_buf());
         let contacts_name = canonical(contacts).display().to_string();
-        let mut prior = Prior::default();
+        let mut prior = HashMap::new();
         let mut campaign_id = None;
         let mut any_record = false;
         // Byte length of the complete, parsed records: what is kept.
@@ -226,13 +241,24 @@ impl Journal {
                     }
                     campaign_id = Some(id);
                 }
-                Record::Started { phone, key, .. } => {
-                    prior.contacts.insert(phone, PriorState::Started { key });
+                Record::Started {
+                    phone,
+                    key,
+                    contact,
+                    ..
+                } => {
+                    prior.insert(key_or_phone(contact, &phone), PriorState::Started { key });
                 }
-                Record::Finished { result } => {
-                    prior
-                        .contacts
-                        .insert(result.phone.clone(), PriorState::Finished(result));
+                Record::Placed {
+                    contact,
+                    key,
+                    call_id,
+                } => {
+                    prior.insert(contact, PriorState::Placed { key, call_id });
+                }
+                Record::Finished { result, contact } => {
+                    let key = key_or_phone(contact, &result.phone);
+                    prior.insert(key, PriorState::Finished(result));
                 }
             }
         }
@@ -245,51 +271,107 @@ impl Journal {
             file.set_len(kept).map_err(io_err)?;
         }
         file.seek(SeekFrom::Start(kept)).map_err(io_err)?;
-        let mut journal = Self {
+        let mut inner = Inner {
             file: BufWriter::new(file),
-            campaign_id: campaign_id.unwrap_or_else(Uuid::new_v4),
             unsynced: 0,
             last_sync: redial_limiter::clock::now(),
+            prior,
         };
-        if campaign_id.is_none() {
-            let header = Record::Header {
-                version: VERSION,
-                campaign_id: journal.campaign_id,
-                agent: agent.to_owned(),
-                contacts: contacts_name,
-                created_at: crate::clock::unix_seconds(),
-            };
-            journal.append(&header).map_err(io_err)?;
-            journal.sync().map_err(io_err)?;
-        }
-        Ok((journal, prior))
-    }
-
-    /// The campaign id.
-    pub fn campaign_id(&self) -> Uuid {
-        self.campaign_id
-    }
-
-    /// Records that a create is about to be sent (flushed before this returns).
-    ///
-    /// # Errors
-    /// The I/O error; the create must then not be sent.
-    pub fn started(&mut self, line: u64, phone: &str, key: &str) -> io::Result<()> {
-        self.append(&Record::Started {
-            line,
-            phone: phone.to_owned(),
-            key: key.to_owned(),
+        let campaign_id = match campaign_id {
+            Some(id) => id,
+            None => {
+                let id = Uuid::new_v4();
+                let header = Record::Header {
+                    version: VERSION,
+                    campaign_id: id,
+                    agent: agent.to_owned(),
+                    contacts: contacts_name,
+                    created_at: crate::clock::unix_seconds(),
+                };
+                inner.append(&header).map_err(io_err)?;
+                inner.sync().map_err(io_err)?;
+                id
+            }
+        };
+        Ok(Self {
+            campaign_id,
+            inner: Mutex::new(inner),
         })
     }
 
-    /// Records a contact's result (flushed; synced in batches).
-    ///
-    /// # Errors
-    /// The I/O error.
-    pub fn finished(&mut self, result: &ResultLine) -> io::Result<()> {
-        self.append(&Record::Finished {
-            result: result.clone(),
-        })?;
+    /// Contacts an earlier run recorded that this run has not asked about yet.
+    pub fn prior_len(&self) -> usize {
+        self.lock().prior.len()
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
+        self.inner.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Appends `record` (flushed to the OS before this returns).
+    fn append(&self, record: &Record) -> Result<(), BoxError> {
+        self.lock().append(record).map_err(Into::into)
+    }
+}
+
+impl Journal for FileJournal {
+    fn campaign_id(&self) -> Uuid {
+        self.campaign_id
+    }
+
+    fn prior<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Result<Option<PriorState>, BoxError>> {
+        Box::pin(std::future::ready(Ok(self.lock().prior.remove(key))))
+    }
+
+    fn started<'a>(
+        &'a self,
+        contact: &'a Contact,
+        idempotency_key: &'a str,
+    ) -> BoxFuture<'a, Result<(), BoxError>> {
+        Box::pin(std::future::ready(self.append(&Record::Started {
+            line: contact.line,
+            phone: contact.phone.clone(),
+            key: idempotency_key.to_owned(),
+            contact: key_unless_phone(&contact.key, &contact.phone),
+        })))
+    }
+
+    fn placed<'a>(
+        &'a self,
+        contact: &'a Contact,
+        idempotency_key: &'a str,
+        call_id: &'a str,
+    ) -> BoxFuture<'a, Result<(), BoxError>> {
+        Box::pin(std::future::ready(self.append(&Record::Placed {
+            contact: contact.key.clone(),
+            key: idempotency_key.to_owned(),
+            call_id: call_id.to_owned(),
+        })))
+    }
+
+    fn finished<'a>(
+        &'a self,
+        key: &'a str,
+        outcome: &'a ContactOutcome,
+    ) -> BoxFuture<'a, Result<(), BoxError>> {
+        let record = Record::Finished {
+            result: outcome.clone(),
+            contact: key_unless_phone(key, &outcome.phone),
+        };
+        Box::pin(std::future::ready(
+            self.lock().finished(&record).map_err(Into::into),
+        ))
+    }
+
+    fn sync(&self) -> BoxFuture<'_, Result<(), BoxError>> {
+        Box::pin(std::future::ready(self.lock().sync().map_err(Into::into)))
+    }
+}
+
+impl Inner {
+    /// Appends a finished record (flushed; synced in batches).
+    fn finished(&mut self, record: &Record) -> io::Result<()> {
+        self.append(record)?;
         self.unsynced += 1;
         if self.unsynced >= SYNC_EVERY
             || redial_limiter::clock::now().saturating_duration_since(self.last_sync)
@@ -301,10 +383,7 @@ impl Journal {
     }
 
     /// Flushes and `fsync`s.
-    ///
-    /// # Errors
-    /// The I/O error.
-    pub fn sync(&mut self) -> io::Result<()> {
+    fn sync(&mut self) -> io::Result<()> {
         self.file.flush()?;
         self.file.get_ref().sync_data()?;
         self.unsynced = 0;
@@ -319,23 +398,17 @@ impl Journal {
     }
 }
 
-/// The idempotency key of a contact: a UUID v5 in the campaign's namespace over the number
-/// (a campaign dials each number once), so a restarted process sends the same key even when
-/// the contacts file was edited or reordered in between.
-pub fn idempotency_key(campaign_id: Uuid, phone: &str) -> String {
-    Uuid::new_v5(&campaign_id, phone.as_bytes()).to_string()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::results::Status;
+    use crate::journal::idempotency_key;
+    use crate::outcome::OutcomeStatus;
 
-    fn result(line: u64, phone: &str) -> ResultLine {
-        ResultLine {
+    fn result(line: u64, phone: &str) -> ContactOutcome {
+        ContactOutcome {
             line,
             phone: phone.into(),
-            status: Status::Completed,
+            status: OutcomeStatus::Completed,
             call_id: Some("call_1".into()),
             call_status: Some("completed".into()),
             attempts: 1,
@@ -343,27 +416,56 @@ mod tests {
         }
     }
 
+    fn contact(line: u64, phone: &str) -> Contact {
+        Contact::new(phone).at_line(line)
+    }
+
+    fn open(path: &Path, agent: &str, contacts: &str) -> Result<FileJournal, JournalError> {
+        FileJournal::open(path, agent, Path::new(contacts))
+    }
+
+    async fn prior(j: &FileJournal, key: &str) -> Option<PriorState> {
+        j.prior(key).await.unwrap()
+    }
+
     #[tokio::test]
     async fn a_reopened_journal_keeps_its_campaign_and_states() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("j.jsonl");
-        let (mut j, prior) = Journal::open(&path, "agent_demo", Path::new("c.csv")).unwrap();
-        assert!(prior.contacts.is_empty());
+        let j = open(&path, "agent_demo", "c.csv").unwrap();
+        assert_eq!(j.prior_len(), 0);
         let id = j.campaign_id();
         let key = idempotency_key(id, "+447446466847");
-        j.started(2, "+447446466847", &key).unwrap();
-        j.started(3, "+447446466848", "k3").unwrap();
-        j.finished(&result(2, "+447446466847")).unwrap();
+        j.started(&contact(2, "+447446466847"), &key).await.unwrap();
+        j.started(&contact(3, "+447446466848"), "k3").await.unwrap();
+        let keyed = contact(4, "+447446466849").with_key("crm-4");
+        j.started(&keyed, "k4").await.unwrap();
+        j.placed(&keyed, "k4", "call_4").await.unwrap();
+        j.finished("+447446466847", &result(2, "+447446466847"))
+            .await
+            .unwrap();
         drop(j);
-        let (j, prior) = Journal::open(&path, "agent_demo", Path::new("c.csv")).unwrap();
+        let j = open(&path, "agent_demo", "c.csv").unwrap();
         assert_eq!(j.campaign_id(), id);
         assert_eq!(
-            prior.get("+447446466847"),
-            Some(&PriorState::Finished(result(2, "+447446466847")))
+            prior(&j, "+447446466847").await,
+            Some(PriorState::Finished(result(2, "+447446466847")))
         );
         assert_eq!(
-            prior.get("+447446466848"),
-            Some(&PriorState::Started { key: "k3".into() })
+            prior(&j, "+447446466848").await,
+            Some(PriorState::Started { key: "k3".into() })
+        );
+        assert_eq!(
+            prior(&j, "crm-4").await,
+            Some(PriorState::Placed {
+                key: "k4".into(),
+                call_id: "call_4".into()
+            })
+        );
+        assert_eq!(
+            prior(&j, "+447446466848").await,
+            None,
+            "asked once, forgotten"
         );
         assert_eq!(
             idempotency_key(id, "+447446466847"),
@@ -372,35 +474,60 @@ mod tests {
         );
         assert_ne!(idempotency_key(id, "+447446466848"), key);
         drop(j);
-        let e = Journal::open(&path, "agent_other", Path::new("c.csv")).unwrap_err();
+        let e = open(&path, "agent_other", "c.csv").unwrap_err();
         assert!(e.to_string().contains("agent_other"), "{e}");
-        let e = Journal::open(&path, "agent_demo", Path::new("other.csv")).unwrap_err();
+        let e = open(&path, "agent_demo", "other.csv").unwrap_err();
         assert!(
             e.to_string().contains("other.csv"),
             "another contacts file is refused: {e}"
         );
     }
 
-    /// Review finding: a torn last line was skipped on read but kept in the file, so the next
-    /// record was glued onto it and, one run later, the journal could no longer be read.
-    #[test]
-    fn a_torn_last_line_is_cut_off_before_appending() {
+    /// Journals written before contact keys existed filed every record under the number.
+    #[tokio::test]
+    async fn records_without_a_contact_key_are_filed_under_the_number() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("j.jsonl");
-        let (mut j, _) = Journal::open(&path, "a", Path::new("c.csv")).unwrap();
-        j.finished(&result(2, "+447446466847")).unwrap();
+        let j = open(&path, "a", "c.csv").unwrap();
+        drop(j);
+        let mut f = OpenOptions::new().append(true).open(&path).unwrap();
+        writeln!(
+            f,
+            r#"{{"kind":"started","line":2,"phone":"+447446466801","key":"k"}}"#
+        )
+        .unwrap();
+        drop(f);
+        let j = open(&path, "a", "c.csv").unwrap();
+        assert_eq!(
+            prior(&j, "+447446466801").await,
+            Some(PriorState::Started { key: "k".into() })
+        );
+    }
+
+    /// Review finding: a torn last line was skipped on read but kept in the file, so the next
+    /// record was glued onto it and, one run later, the journal could no longer be read.
+    #[tokio::test]
+    async fn a_torn_last_line_is_cut_off_before_appending() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("j.jsonl");
+        let j = open(&path, "a", "c.csv").unwrap();
+        j.finished("+447446466847", &result(2, "+447446466847"))
+            .await
+            .unwrap();
         drop(j);
         let mut f = OpenOptions::new().append(true).open(&path).unwrap();
         f.write_all("{\"kind\":\"finished\",\"res\u{fffd}".as_bytes())
             .unwrap();
         drop(f);
         for run in 0..3 {
-            let (mut j, prior) = Journal::open(&path, "a", Path::new("c.csv")).unwrap();
-            assert!(prior.get("+447446466847").is_some(), "run {run}");
-            j.started(9, &format!("+44744646690{run}"), "k").unwrap();
+            let j = open(&path, "a", "c.csv").unwrap();
+            assert!(prior(&j, "+447446466847").await.is_some(), "run {run}");
+            j.started(&contact(9, &format!("+44744646690{run}")), "k")
+                .await
+                .unwrap();
         }
-        let (_, prior) = Journal::open(&path, "a", Path::new("c.csv")).unwrap();
-        assert_eq!(prior.contacts.len(), 4, "every later record was kept");
+        let j = open(&path, "a", "c.csv").unwrap();
+        assert_eq!(j.prior_len(), 4, "every later record was kept");
     }
 
     /// Review finding: two processes on one journal both dialled the same contacts.
@@ -408,9 +535,9 @@ mod tests {
     fn a_journal_in_use_is_refused() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("j.jsonl");
-        let (_held, _) = Journal::open(&path, "a", Path::new("c.csv")).unwrap();
+        let _held = open(&path, "a", "c.csv").unwrap();
         assert!(matches!(
-            Journal::open(&path, "a", Path::new("c.csv")),
+            open(&path, "a", "c.csv"),
             Err(JournalError::InUse { .. })
         ));
     }
@@ -421,7 +548,7 @@ mod tests {
         let path = dir.path().join("j.jsonl");
         std::fs::write(&path, "hello\nworld\n").unwrap();
         assert!(matches!(
-            Journal::open(&path, "a", Path::new("c")),
+            open(&path, "a", "c"),
             Err(JournalError::Mismatch { .. })
         ));
     }

@@ -1,10 +1,10 @@
-//! The metrics the campaign runner itself emits (the runtime's own are in the limiter and
+//! The metrics the campaign engine itself emits (the runtime's own are in the limiter and
 //! transport crates). Labels are low-cardinality: a result status, never a number or id.
 
 use metrics::{counter, gauge};
 use redial_policy::catalog::{MetricDef, MetricKind};
 
-use crate::results::Status;
+use crate::outcome::OutcomeStatus as Status;
 
 /// Contacts finished, by result status.
 pub const CONTACTS: &str = "redial_campaign_contacts_total";

@@ -1,10 +1,15 @@
-//! The suppress list: numbers never to dial. Consent carries over between campaigns: every
+//! [`SuppressList`], the suppress file: numbers never to dial. Consent carries over between campaigns: every
 //! opt-out a campaign meets is appended (and synced) at once.
 
 use std::collections::HashSet;
 use std::fs::{File, OpenOptions};
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
+
+use futures::future::BoxFuture;
+
+use super::Suppression;
+use crate::error::BoxError;
 
 /// Why the suppress file cannot be used.
 #[derive(Debug, thiserror::Error)]
@@ -112,7 +117,7 @@ impl SuppressList {
     ///
     /// # Errors
     /// The I/O error of the append.
-    pub fn add(&mut self, phone: &str) -> io::Result<()> {
+    pub fn insert(&mut self, phone: &str) -> io::Result<()> {
         if !self.numbers.insert(phone.to_owned()) {
             return Ok(());
         }
@@ -126,6 +131,16 @@ impl SuppressList {
     /// The file, if any.
     pub fn path(&self) -> Option<&Path> {
         self.file.as_ref().map(|(p, _)| p.as_path())
+    }
+}
+
+impl Suppression for SuppressList {
+    fn contains<'a>(&'a self, phone: &'a str) -> BoxFuture<'a, Result<bool, BoxError>> {
+        Box::pin(std::future::ready(Ok(SuppressList::contains(self, phone))))
+    }
+
+    fn add<'a>(&'a mut self, phone: &'a str) -> BoxFuture<'a, Result<(), BoxError>> {
+        Box::pin(std::future::ready(self.insert(phone).map_err(Into::into)))
     }
 }
 
@@ -145,9 +160,9 @@ mod tests {
         let mut s = SuppressList::load(&path).unwrap();
         assert!(s.contains("+14155559999") && s.contains("+447700900999"));
         assert_eq!(s.len(), 2);
-        s.add("+14155559998").unwrap();
-        s.add("+14155559998").unwrap();
-        s.add("+14155559999").unwrap();
+        s.insert("+14155559998").unwrap();
+        s.insert("+14155559998").unwrap();
+        s.insert("+14155559999").unwrap();
         let again = SuppressList::load(&path).unwrap();
         assert_eq!(again.len(), 3);
         assert_eq!(
@@ -179,7 +194,7 @@ mod tests {
         std::fs::write(&path, "\u{feff}+14155559999\r\n+447700900999").unwrap();
         let mut s = SuppressList::load(&path).unwrap();
         assert!(s.contains("+14155559999") && s.contains("+447700900999"));
-        s.add("+14155559998").unwrap();
+        s.insert("+14155559998").unwrap();
         assert_eq!(SuppressList::load(&path).unwrap().len(), 3);
         std::fs::write(&path, "+14155559999\n\u{feff}+447700900999\n").unwrap();
         let e = SuppressList::load(&path).unwrap_err().to_string();

@@ -1,0 +1,224 @@
+//! One contact's life: create the call (holding its slot; the journal's `started` record is
+//! written right before the create goes on the wire), follow it to its end, free the slot.
+//!
+//! Pacing, retries, slot waits and halts are the runtime's (`redial-transport`); this adds
+//! what only a campaign knows: its journal, its cancel handle, and how long to keep trying
+//! a contact whose endpoint is failing.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use futures::FutureExt as _;
+use redial_transport::{Client, Error, NewCall, PlacedCall};
+
+use crate::cancel::CancelHandle;
+use crate::contact::Contact;
+use crate::error::CampaignError;
+use crate::journal::Journal;
+use crate::outcome::{ContactOutcome, build};
+use crate::progress::Progress;
+
+/// Times a contact waits for the calls circuit to close before it is reported `failed`
+/// with `circuit_open`.
+pub const MAX_CIRCUIT_WAITS: u32 = 10;
+/// Step of the stagger of circuit waits.
+const STAGGER_STEP: Duration = Duration::from_millis(100);
+/// Steps of the stagger of circuit waits.
+const STAGGER_STEPS: u64 = 10;
+/// Times the polls of a created call resume after a transient failure before the contact
+/// is reported `failed` (with its `call_id`).
+pub const MAX_POLL_RESUMES: u32 = 10;
+/// Resends of an ambiguous create under a key the server honours (it then returns the call
+/// it placed, or places it once).
+pub const MAX_AMBIGUOUS_RESENDS: u32 = 3;
+/// How long the slot of an ambiguous create stays held (a call that may be live): about a
+/// typical outbound call. **Assumed**; the account's own limit corrects the rest.
+const AMBIGUOUS_SLOT_HOLD: Duration = Duration::from_secs(120);
+/// Shortest wait for an open circuit (guards against a zero `retry_in` spinning).
+const MIN_CIRCUIT_WAIT: Duration = Duration::from_millis(50);
+
+/// What every contact's future shares (cheap to clone).
+#[derive(Debug, Clone)]
+pub(super) struct Dialer {
+    pub(super) client: Client,
+    pub(super) journal: Option<Arc<dyn Journal>>,
+    pub(super) agent: Arc<str>,
+    pub(super) from: Option<Arc<str>>,
+    pub(super) progress: Arc<Progress>,
+    pub(super) cancel: CancelHandle,
+    pub(super) honoured: bool,
+}
+
+impl Dialer {
+    /// Samples the calls live now into the progress counters and the metrics gauge.
+    fn saw_live(&self) {
+        let held = self.client.limiter().slots().held();
+        self.progress.saw_live(held);
+        crate::metrics::live_calls(held);
+    }
+}
+
+/// A contact's outcome, or the error that stops the campaign.
+pub(super) type Dialled = Result<(Contact, ContactOutcome), CampaignError>;
+
+/// Dials `contact` under `key`: create, follow, free the slot.
+pub(super) async fn dial(d: Dialer, contact: Contact, key: String) -> Dialled {
+    let sent = Arc::new(AtomicBool::new(false));
+    let created = {
+        let create = create(&d, &contact, &key, &sent);
+        // A stop asked for while the create still waits for a slot or the pacer ends the
+        // contact unsent; once its `started` record is being written, the create runs to
+        // its answer.
+        let stopped = async {
+            d.cancel.cancelled().await;
+            if sent.load(Ordering::Acquire) {
+                std::future::pending::<()>().await;
+            }
+        };
+        tokio::select! {
+            biased;
+            created = create => Some(created),
+            () = stopped => None,
+        }
+    };
+    let placed = match created {
+        None => {
+            let outcome = build::interrupted(&contact);
+            return Ok((contact, outcome));
+        }
+        Some(created) => match created? {
+            Ok(placed) => placed,
+            Err(outcome) => return Ok((contact, outcome)),
+        },
+    };
+    if let Some(j) = &d.journal {
+        j.placed(&contact, &key, &placed.call.id)
+            .await
+            .map_err(CampaignError::Journal)?;
+    }
+    d.saw_live();
+    let outcome = follow(&d, &contact, &placed).await;
+    drop(placed.slot);
+    d.saw_live();
+    Ok((contact, outcome))
+}
+
+/// Creates the call; `Ok(Err(outcome))` when the contact ends without a call to follow.
+async fn create(
+    d: &Dialer,
+    contact: &Contact,
+    key: &str,
+    sent: &Arc<AtomicBool>,
+) -> Result<Result<PlacedCall, ContactOutcome>, CampaignError> {
+    // Journaled only once the create is about to be sent: a contact still queued for a slot
+    // or for pacing when the process dies was certainly not dialled.
+    let journal_started = || {
+        sent.store(true, Ordering::Release);
+        let journal = d.journal.clone();
+        let contact = contact.clone();
+        let key = key.to_owned();
+        async move {
+            match journal {
+                Some(j) => j
+                    .started(&contact, &key)
+                    .await
+                    .map_err(std::io::Error::other),
+                None => Ok(()),
+            }
+        }
+        .boxed()
+    };
+    let mut call = NewCall::new(&*d.agent, contact.phone.clone());
+    call.from_number = d.from.as_ref().map(|f| f.to_string());
+    call.metadata = (!contact.metadata.is_empty()).then(|| contact.metadata.clone());
+    call.idempotency_key = Some(key.to_owned());
+    let mut circuit_waits = 0;
+    let mut resends = 0;
+    loop {
+        match d
+            .client
+            .calls()
+            .create_with_hook(&call, &journal_started)
+            .await
+        {
+            Ok(placed) => return Ok(Ok(placed)),
+            // The journal could not record the contact: nothing was sent; stop the campaign.
+            Err(Error::Aborted { reason, .. }) => {
+                return Err(CampaignError::Journal(reason.into()));
+            }
+            // The circuit of the calls endpoint is open: wait for it rather than burn through
+            // the contact list. Safe to resend only when nothing was sent, or under the same
+            // idempotency key the server honours.
+            Err(Error::CircuitOpen {
+                retry_in, detail, ..
+            }) if circuit_waits < MAX_CIRCUIT_WAITS && (d.honoured || detail.attempts == 0) => {
+                circuit_waits += 1;
+                tokio::time::sleep(retry_in.max(MIN_CIRCUIT_WAIT) + stagger(contact.line)).await;
+            }
+            // The server may have placed the call, but it honours our key: resending under
+            // the same key returns that call instead of dialling again.
+            Err(Error::Ambiguous { .. }) if d.honoured && resends < MAX_AMBIGUOUS_RESENDS => {
+                resends += 1;
+                tokio::time::sleep(MIN_CIRCUIT_WAIT + stagger(contact.line)).await;
+            }
+            Err(mut e) => {
+                if let Some(slot) = e.take_slot() {
+                    hold_slot(slot);
+                }
+                return Ok(Err(build::from_error(contact, &e, None)));
+            }
+        }
+    }
+}
+
+/// Follows a placed call to its terminal status.
+async fn follow(d: &Dialer, contact: &Contact, placed: &PlacedCall) -> ContactOutcome {
+    let mut resumes = 0;
+    loop {
+        match d.client.calls().wait_until_done(&placed.call.id).await {
+            Ok(done) => return build::completed(contact, &done, placed.attempts),
+            // The call exists and a status poll is safe to repeat: a transient failure of the
+            // polls (an outage, the open circuit it causes) must not lose track of the call.
+            Err(e) if resumes < MAX_POLL_RESUMES && poll_may_resume(&e) => {
+                resumes += 1;
+                let wait = match &e {
+                    Error::CircuitOpen { retry_in, .. } => *retry_in,
+                    _ => d.client.policy().config().polling.max,
+                };
+                tokio::time::sleep(wait.max(MIN_CIRCUIT_WAIT) + stagger(contact.line)).await;
+            }
+            Err(e) => {
+                return build::from_error(contact, &e, Some((&placed.call, placed.attempts)));
+            }
+        }
+    }
+}
+
+/// Keeps the call slot of an ambiguous create for [`AMBIGUOUS_SLOT_HOLD`]: the call may be
+/// live, and freeing its slot at once would let the campaign overrun the account's
+/// concurrent-call limit (the server's `concurrent_call_limit` corrects what is left).
+fn hold_slot(slot: redial_transport::CallSlot) {
+    tokio::spawn(async move {
+        tokio::time::sleep(AMBIGUOUS_SLOT_HOLD).await;
+        drop(slot);
+    });
+}
+
+/// Spreads the contacts that wait for the same circuit over [`STAGGER_STEPS`] steps of
+/// [`STAGGER_STEP`], so they do not all meet the half-open circuit at once.
+fn stagger(line: u64) -> Duration {
+    STAGGER_STEP * u32::try_from(line % STAGGER_STEPS).unwrap_or(0)
+}
+
+/// Whether following a created call may go on after this poll failure: transient ends of
+/// the retry loop, not halts (a revoked key) or fatal answers (the call is unknown).
+fn poll_may_resume(e: &Error) -> bool {
+    matches!(
+        e,
+        Error::CircuitOpen { .. }
+            | Error::Exhausted { .. }
+            | Error::Timeout { .. }
+            | Error::BudgetExhausted { .. }
+    )
+}

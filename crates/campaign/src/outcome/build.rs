@@ -1,0 +1,169 @@
+//! From a contact's fate to its outcome. `redial_transport::Error` is matched by variant
+//! (never by message text): the variant decides the status, the last failure the code.
+
+use redial_policy::Failure;
+use redial_transport::{Call, Error};
+
+use super::{ContactOutcome, ErrorInfo, OutcomeStatus};
+use crate::contact::{Contact, InvalidContact};
+
+/// A placed call that reached a terminal status.
+pub(crate) fn completed(contact: &Contact, call: &Call, attempts: u32) -> ContactOutcome {
+    ContactOutcome {
+        line: contact.line,
+        phone: contact.phone.clone(),
+        status: OutcomeStatus::Completed,
+        call_id: Some(call.id.clone()),
+        call_status: Some(call.status.as_str().to_owned()),
+        attempts,
+        error: None,
+    }
+}
+
+/// The status a request error gives its contact.
+pub(crate) fn status_of(error: &Error) -> OutcomeStatus {
+    match error {
+        Error::Fatal {
+            opted_out: true, ..
+        } => OutcomeStatus::OptedOut,
+        Error::Fatal { .. } => OutcomeStatus::Failed,
+        // Halted after an attempt that may have placed the call: reconcile, do not redial.
+        Error::Halted { .. } if error.may_have_acted() => OutcomeStatus::Ambiguous,
+        Error::Halted { .. } => OutcomeStatus::Halted,
+        Error::Ambiguous { .. } => OutcomeStatus::Ambiguous,
+        Error::Exhausted { .. }
+        | Error::Timeout { .. }
+        | Error::CircuitOpen { .. }
+        | Error::BudgetExhausted { .. } => OutcomeStatus::Failed,
+        Error::InvalidInput(_) | Error::Config(_) => OutcomeStatus::Failed,
+        // A variant added to the transport later: the contact did not complete.
+        _ => OutcomeStatus::Failed,
+    }
+}
+
+/// A contact whose create failed (`placed` is `None`), or whose call was created but could
+/// not be followed to its end (`placed` is the call as created and the create's attempts).
+pub(crate) fn from_error(
+    contact: &Contact,
+    error: &Error,
+    placed: Option<(&Call, u32)>,
+) -> ContactOutcome {
+    ContactOutcome {
+        line: contact.line,
+        phone: contact.phone.clone(),
+        status: status_of(error),
+        call_id: placed.map(|(c, _)| c.id.clone()),
+        call_status: placed.map(|(c, _)| c.status.as_str().to_owned()),
+        attempts: placed.map_or_else(|| error.attempts(), |(_, a)| a),
+        error: Some(error_info(error)),
+    }
+}
+
+/// The `error` object of an outcome.
+pub(crate) fn error_info(error: &Error) -> ErrorInfo {
+    let last = error.detail().and_then(|d| d.last.as_ref());
+    let (error_type, code) = match (error, last) {
+        (Error::InvalidInput(i), _) => ("invalid_input".to_owned(), i.code.as_str().to_owned()),
+        (_, Some(Failure::Api(api))) => (
+            api.error_type
+                .as_ref()
+                .map_or_else(|| error.outcome().to_owned(), |t| t.as_str().to_owned()),
+            api.code
+                .as_ref()
+                .map_or_else(|| format!("http_{}", api.status), |c| c.as_str().to_owned()),
+        ),
+        (_, Some(Failure::Transport(t))) => ("transport".to_owned(), t.kind.as_str().to_owned()),
+        // Nothing was sent (a halted scope, an open circuit): the runtime's own class.
+        (_, None) => (error.outcome().to_owned(), error.outcome().to_owned()),
+    };
+    ErrorInfo {
+        error_type,
+        code,
+        message: error.to_string(),
+        scope: error.halt_scope().map(|s| s.kind().to_owned()),
+    }
+}
+
+/// A malformed record of the source.
+pub(crate) fn invalid(row: &InvalidContact) -> ContactOutcome {
+    ContactOutcome::without_call(
+        row.line,
+        &row.phone,
+        OutcomeStatus::Failed,
+        ErrorInfo::new(
+            "invalid_request",
+            "invalid_input",
+            format!("line {}: {}", row.line, row.reason),
+        ),
+    )
+}
+
+/// A number that appeared earlier in the source: never dialled twice.
+pub(crate) fn duplicate(contact: &Contact, first_line: Option<u64>) -> ContactOutcome {
+    let first = first_line.map_or_else(|| "earlier".to_owned(), |l| format!("on line {l}"));
+    ContactOutcome::without_call(
+        contact.line,
+        &contact.phone,
+        OutcomeStatus::Failed,
+        ErrorInfo::new(
+            "invalid_request",
+            "duplicate_contact",
+            format!(
+                "line {}: {} is already {first}; not dialled twice",
+                contact.line, contact.phone
+            ),
+        ),
+    )
+}
+
+/// A number on the suppress list.
+pub(crate) fn suppressed(contact: &Contact) -> ContactOutcome {
+    ContactOutcome::without_call(
+        contact.line,
+        &contact.phone,
+        OutcomeStatus::OptedOut,
+        ErrorInfo::new(
+            "compliance",
+            "suppressed",
+            format!("{} is on the suppress list; not dialled", contact.phone),
+        ),
+    )
+}
+
+/// A contact not attempted because a halt scope of the campaign tripped.
+pub(crate) fn not_attempted_halted(contact: &Contact, scope: &str, cause: &str) -> ContactOutcome {
+    let mut error = ErrorInfo::new(
+        "halted",
+        cause,
+        format!("not attempted: the {scope} scope is halted ({cause})"),
+    );
+    error.scope = Some(scope.to_owned());
+    ContactOutcome::without_call(contact.line, &contact.phone, OutcomeStatus::Halted, error)
+}
+
+/// A contact not dialled because the campaign was stopped (its cancel handle: Ctrl-C in the
+/// CLI): a rerun with the journal dials it.
+pub(crate) fn interrupted(contact: &Contact) -> ContactOutcome {
+    let mut error = ErrorInfo::new(
+        "halted",
+        "interrupted",
+        "not attempted: the campaign was stopped (Ctrl-C, SIGTERM or its cancel handle)".to_owned(),
+    );
+    error.scope = Some("campaign".to_owned());
+    ContactOutcome::without_call(contact.line, &contact.phone, OutcomeStatus::Halted, error)
+}
+
+/// A contact whose create may have been sent by an earlier run (journal `started`, no
+/// result) while the server is not known to honour idempotency keys: never redialled.
+pub(crate) fn unfinished_in_journal(contact: &Contact) -> ContactOutcome {
+    ContactOutcome::without_call(
+        contact.line,
+        &contact.phone,
+        OutcomeStatus::Ambiguous,
+        ErrorInfo::new(
+            "ambiguous",
+            "interrupted",
+            "an earlier run may have placed this call before it stopped; not redialled because idempotency keys are not known to be honoured".to_owned(),
+        ),
+    )
+}
