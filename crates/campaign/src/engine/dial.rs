@@ -62,8 +62,22 @@ impl Dialer {
 /// A contact's outcome, or the error that stops the campaign.
 pub(super) type Dialled = Result<(Contact, ContactOutcome), CampaignError>;
 
-/// Dials `contact` under `key`: create, follow, free the slot.
-pub(super) async fn dial(d: Dialer, contact: Contact, key: String) -> Dialled {
+/// How a contact's call begins.
+#[derive(Debug)]
+pub(super) enum Start {
+    /// Create it under this idempotency key.
+    Create(String),
+    /// An earlier run created it (the journal says `placed`): follow this call, never create
+    /// another.
+    Follow(String),
+}
+
+/// Dials `contact`: create (or take over) its call, follow it, free the slot.
+pub(super) async fn dial(d: Dialer, contact: Contact, start: Start) -> Dialled {
+    let key = match start {
+        Start::Create(key) => key,
+        Start::Follow(call_id) => return Ok(take_over(&d, contact, &call_id).await),
+    };
     let sent = Arc::new(AtomicBool::new(false));
     let created = {
         let create = create(&d, &contact, &key, &sent);
@@ -98,10 +112,20 @@ pub(super) async fn dial(d: Dialer, contact: Contact, key: String) -> Dialled {
             .map_err(CampaignError::Journal)?;
     }
     d.saw_live();
-    let outcome = follow(&d, &contact, &placed).await;
+    let outcome = follow(&d, &contact, &placed.call.id, placed.attempts).await;
     drop(placed.slot);
     d.saw_live();
     Ok((contact, outcome))
+}
+
+/// Follows a call an earlier run placed, holding a slot for it meanwhile (it may be live).
+async fn take_over(d: &Dialer, contact: Contact, call_id: &str) -> (Contact, ContactOutcome) {
+    let slot = d.client.limiter().slots().acquire().await;
+    d.saw_live();
+    let outcome = follow(d, &contact, call_id, 0).await;
+    drop(slot);
+    d.saw_live();
+    (contact, outcome)
 }
 
 /// Creates the call; `Ok(Err(outcome))` when the contact ends without a call to follow.
@@ -172,12 +196,12 @@ async fn create(
     }
 }
 
-/// Follows a placed call to its terminal status.
-async fn follow(d: &Dialer, contact: &Contact, placed: &PlacedCall) -> ContactOutcome {
+/// Follows a placed call to its terminal status (`attempts`: the create's).
+async fn follow(d: &Dialer, contact: &Contact, call_id: &str, attempts: u32) -> ContactOutcome {
     let mut resumes = 0;
     loop {
-        match d.client.calls().wait_until_done(&placed.call.id).await {
-            Ok(done) => return build::completed(contact, &done, placed.attempts),
+        match d.client.calls().wait_until_done(call_id).await {
+            Ok(done) => return build::completed(contact, &done, attempts),
             // The call exists and a status poll is safe to repeat: a transient failure of the
             // polls (an outage, the open circuit it causes) must not lose track of the call.
             Err(e) if resumes < MAX_POLL_RESUMES && poll_may_resume(&e) => {
@@ -188,9 +212,7 @@ async fn follow(d: &Dialer, contact: &Contact, placed: &PlacedCall) -> ContactOu
                 };
                 tokio::time::sleep(wait.max(MIN_CIRCUIT_WAIT) + stagger(contact.line)).await;
             }
-            Err(e) => {
-                return build::from_error(contact, &e, Some((&placed.call, placed.attempts)));
-            }
+            Err(e) => return build::call_lost(contact, &e, call_id, attempts),
         }
     }
 }

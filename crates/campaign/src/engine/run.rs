@@ -18,7 +18,7 @@ use redial_transport::Client;
 use uuid::Uuid;
 
 use super::Campaign;
-use super::dial::{Dialer, Dialled, dial};
+use super::dial::{Dialer, Dialled, Start, dial};
 use crate::contact::{Contact, SourceItem};
 use crate::error::{BoxError, CampaignError};
 use crate::journal::{Journal, PriorState, idempotency_key};
@@ -107,7 +107,7 @@ impl Campaign {
                 continue;
             }
             seen.insert(contact.phone.clone(), contact.line);
-            let mut key = idempotency_key(campaign_id, &contact.key);
+            let mut start = Start::Create(idempotency_key(campaign_id, &contact.key));
             let prior = match &journal {
                 Some(j) => j
                     .prior(&contact.key)
@@ -120,17 +120,15 @@ impl Campaign {
                     rec.resumed(&contact, done, &mut source).await?;
                     continue;
                 }
-                Some(PriorState::Started { .. } | PriorState::Placed { .. }) if !honoured => {
+                // The call exists: follow it to its end.
+                Some(PriorState::Placed { call_id, .. }) => start = Start::Follow(call_id),
+                Some(PriorState::Started { .. }) if !honoured => {
                     let outcome = build::unfinished_in_journal(&contact);
                     rec.emit(Some(&contact.key), &outcome, &mut source).await?;
                     continue;
                 }
                 // Resend under the key the earlier run used: the server answers with that call.
-                Some(
-                    PriorState::Started { key: earlier } | PriorState::Placed { key: earlier, .. },
-                ) => {
-                    key = earlier;
-                }
+                Some(PriorState::Started { key: earlier }) => start = Start::Create(earlier),
                 _ => {}
             }
             if rec
@@ -157,7 +155,7 @@ impl Campaign {
                 rec.emit(Some(&contact.key), &outcome, &mut source).await?;
                 continue;
             }
-            tasks.push(dial(dialer.clone(), contact, key));
+            tasks.push(dial(dialer.clone(), contact, start));
         }
         for done in ready.drain(..) {
             rec.dialled(done, &mut source).await?;

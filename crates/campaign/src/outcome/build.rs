@@ -59,6 +59,25 @@ pub(crate) fn from_error(
     }
 }
 
+/// A contact whose call `call_id` was created but could not be followed to its end: the
+/// outcome carries the call id, and no call status (it is not known).
+pub(crate) fn call_lost(
+    contact: &Contact,
+    error: &Error,
+    call_id: &str,
+    attempts: u32,
+) -> ContactOutcome {
+    ContactOutcome {
+        line: contact.line,
+        phone: contact.phone.clone(),
+        status: status_of(error),
+        call_id: Some(call_id.to_owned()),
+        call_status: None,
+        attempts,
+        error: Some(error_info(error)),
+    }
+}
+
 /// The `error` object of an outcome.
 pub(crate) fn error_info(error: &Error) -> ErrorInfo {
     let last = error.detail().and_then(|d| d.last.as_ref());
@@ -76,11 +95,17 @@ pub(crate) fn error_info(error: &Error) -> ErrorInfo {
         // Nothing was sent (a halted scope, an open circuit): the runtime's own class.
         (_, None) => (error.outcome().to_owned(), error.outcome().to_owned()),
     };
+    let api = match last {
+        Some(Failure::Api(api)) => Some(api),
+        _ => None,
+    };
     ErrorInfo {
         error_type,
         code,
         message: error.to_string(),
         scope: error.halt_scope().map(|s| s.kind().to_owned()),
+        details: api.and_then(|a| a.details.clone()),
+        doc_url: api.and_then(|a| a.doc_url.clone()),
     }
 }
 

@@ -71,6 +71,12 @@ pub struct ErrorInfo {
     /// For `halted`: the scope kind (`account`, `agent`, `sender`, `campaign`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub scope: Option<String>,
+    /// The API's `details`, as sent (e.g. `{"twilio_error": 21211}`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub details: Option<serde_json::Value>,
+    /// The API's `doc_url`, as sent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub doc_url: Option<String>,
 }
 
 impl ErrorInfo {
@@ -81,6 +87,8 @@ impl ErrorInfo {
             code: code.into(),
             message,
             scope: None,
+            details: None,
+            doc_url: None,
         }
     }
 }
