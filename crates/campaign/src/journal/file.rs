@@ -21,7 +21,6 @@
 //! it belongs to and refuses another. It is locked for the run: a second process on the same
 //! journal is refused instead of dialling the same contacts.
 
-use std::collections::HashMap;
 use std::fs::{File, OpenOptions, TryLockError};
 use std::io::{self, BufRead, BufReader, BufWriter, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
@@ -33,6 +32,7 @@ use serde::{Deserialize, Serialize};
 use tokio::time::Instant;
 use uuid::Uuid;
 
+use super::index::PriorIndex;
 use super::{Journal, PriorState};
 use crate::contact::Contact;
 use crate::error::BoxError;
@@ -93,6 +93,43 @@ pub enum Record {
     },
 }
 
+impl Record {
+    /// The contact key a record is filed under (`None` for the header).
+    fn contact_key(&self) -> Option<String> {
+        match self {
+            Record::Header { .. } => None,
+            Record::Started { phone, contact, .. } => Some(key_or_phone(contact.clone(), phone)),
+            Record::Placed { contact, .. } => Some(contact.clone()),
+            Record::Finished { result, contact } => {
+                Some(key_or_phone(contact.clone(), &result.phone))
+            }
+        }
+    }
+
+    /// What the record says of its contact.
+    fn into_prior(self) -> Option<PriorState> {
+        match self {
+            Record::Header { .. } => None,
+            Record::Started { key, .. } => Some(PriorState::Started { key }),
+            Record::Placed { key, call_id, .. } => Some(PriorState::Placed { key, call_id }),
+            Record::Finished { result, .. } => Some(PriorState::Finished(result)),
+        }
+    }
+}
+
+/// Reads the record that starts at `offset`.
+fn read_record(reader: &mut BufReader<File>, offset: u64) -> io::Result<Record> {
+    reader.seek(SeekFrom::Start(offset))?;
+    let mut line = Vec::new();
+    reader.read_until(b'\n', &mut line)?;
+    serde_json::from_slice(&line).map_err(|e| {
+        io::Error::new(
+            io::ErrorKind::InvalidData,
+            format!("journal record at byte {offset}: {e}"),
+        )
+    })
+}
+
 /// The key a record is filed under: its contact key, or (older records, and contacts keyed
 /// by their number) the number.
 fn key_or_phone(contact: Option<String>, phone: &str) -> String {
@@ -145,8 +182,10 @@ struct Inner {
     file: BufWriter<File>,
     unsynced: u32,
     last_sync: Instant,
-    /// Earlier state by contact key; each is taken (forgotten) when the engine asks.
-    prior: HashMap<String, PriorState>,
+    /// Where each contact's latest earlier record is; each is taken when the engine asks.
+    prior: PriorIndex,
+    /// A second handle on the file, to read earlier records back.
+    reader: BufReader<File>,
 }
 
 impl FileJournal {
@@ -184,7 +223,8 @@ impl FileJournal {
         // The contacts file by its canonical path, so `c.csv` and `./c.csv` are one file.
         let canonical = |p: &Path| std::fs::canonicalize(p).unwrap_or_else(|_| p.to_path_buf());
         let contacts_name = canonical(contacts).display().to_string();
-        let mut prior = HashMap::new();
+        let mut prior = PriorIndex::default();
+        let mut lookup = BufReader::new(File::open(path).map_err(io_err)?);
         let mut campaign_id = None;
         let mut any_record = false;
         // Byte length of the complete, parsed records: what is kept.
@@ -207,6 +247,7 @@ impl FileJournal {
                 kept += n as u64;
                 continue;
             }
+            let offset = kept;
             let record: Record = match serde_json::from_slice(&buf) {
                 Ok(r) => r,
                 Err(e) => {
@@ -241,24 +282,15 @@ impl FileJournal {
                     }
                     campaign_id = Some(id);
                 }
-                Record::Started {
-                    phone,
-                    key,
-                    contact,
-                    ..
-                } => {
-                    prior.insert(key_or_phone(contact, &phone), PriorState::Started { key });
-                }
-                Record::Placed {
-                    contact,
-                    key,
-                    call_id,
-                } => {
-                    prior.insert(contact, PriorState::Placed { key, call_id });
-                }
-                Record::Finished { result, contact } => {
-                    let key = key_or_phone(contact, &result.phone);
-                    prior.insert(key, PriorState::Finished(result));
+                other => {
+                    let key = other.contact_key().unwrap_or_default();
+                    prior
+                        .insert(&key, offset, |at| {
+                            Ok(read_record(&mut lookup, at)?
+                                .contact_key()
+                                .unwrap_or_default())
+                        })
+                        .map_err(io_err)?;
                 }
             }
         }
@@ -276,6 +308,7 @@ impl FileJournal {
             unsynced: 0,
             last_sync: redial_limiter::clock::now(),
             prior,
+            reader: lookup,
         };
         let campaign_id = match campaign_id {
             Some(id) => id,
@@ -304,6 +337,21 @@ impl FileJournal {
         self.lock().prior.len()
     }
 
+    /// The earlier state of `key`, read back from the file (and forgotten).
+    fn take_prior(&self, key: &str) -> io::Result<Option<PriorState>> {
+        let mut inner = self.lock();
+        let Some(offset) = inner.prior.take(key) else {
+            return Ok(None);
+        };
+        let record = read_record(&mut inner.reader, offset)?;
+        if record.contact_key().as_deref() != Some(key) {
+            // A key never recorded that shares its hash with one that was.
+            inner.prior.restore(key, offset);
+            return Ok(None);
+        }
+        Ok(record.into_prior())
+    }
+
     fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
         self.inner.lock().unwrap_or_else(PoisonError::into_inner)
     }
@@ -320,7 +368,7 @@ impl Journal for FileJournal {
     }
 
     fn prior<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Result<Option<PriorState>, BoxError>> {
-        Box::pin(std::future::ready(Ok(self.lock().prior.remove(key))))
+        Box::pin(std::future::ready(self.take_prior(key).map_err(Into::into)))
     }
 
     fn started<'a>(

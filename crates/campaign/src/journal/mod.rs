@@ -8,6 +8,7 @@
 //! the life of the process (tests, and embedders that persist elsewhere).
 
 mod file;
+mod index;
 mod memory;
 
 use std::fmt;

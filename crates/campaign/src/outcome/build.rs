@@ -124,8 +124,7 @@ pub(crate) fn invalid(row: &InvalidContact) -> ContactOutcome {
 }
 
 /// A number that appeared earlier in the source: never dialled twice.
-pub(crate) fn duplicate(contact: &Contact, first_line: Option<u64>) -> ContactOutcome {
-    let first = first_line.map_or_else(|| "earlier".to_owned(), |l| format!("on line {l}"));
+pub(crate) fn duplicate(contact: &Contact) -> ContactOutcome {
     ContactOutcome::without_call(
         contact.line,
         &contact.phone,
@@ -134,7 +133,7 @@ pub(crate) fn duplicate(contact: &Contact, first_line: Option<u64>) -> ContactOu
             "invalid_request",
             "duplicate_contact",
             format!(
-                "line {}: {} is already {first}; not dialled twice",
+                "line {}: {} is already earlier in the contacts; not dialled twice",
                 contact.line, contact.phone
             ),
         ),
