@@ -22,8 +22,8 @@ pub(crate) struct CreatedCall(pub(crate) u64);
 /// What a completed request is replayed from.
 #[derive(Debug, Clone)]
 pub(crate) enum Replay {
-    /// The stored body of the first answer.
-    Body(Bytes),
+    /// The stored body of the first answer (boxed: keeps every entry small).
+    Body(Box<Bytes>),
     /// The call the first request created, by sequence number, rendered as it was at
     /// creation.
     Call(u64),
@@ -165,6 +165,12 @@ mod tests {
         assert_eq!(s.len(), 1, "another call's forgetting leaves the key");
         s.forget("k1", 7);
         assert_eq!(s.len(), 0);
+    }
+
+    /// Regression guard for memory: one entry per key ever used on a create.
+    #[test]
+    fn an_entry_is_small() {
+        assert!(std::mem::size_of::<KeyState>() <= 32);
     }
 
     #[test]

@@ -152,7 +152,7 @@ impl Counters {
     }
 
     /// Builds a snapshot; values kept elsewhere are passed in by the state.
-    pub(crate) fn snapshot<D: Iterator<Item = (String, u32)>>(
+    pub(crate) fn snapshot<D: Iterator<Item = (String, u64)>>(
         &self,
         outside: Snapshot<'_, D>,
     ) -> SimStats {
@@ -184,10 +184,7 @@ impl Counters {
             live_calls: outside.live_calls as u64,
             max_live_calls: outside.max_live_calls as u64,
             duplicate_dials: self.duplicate_dials,
-            duplicate_numbers: outside
-                .duplicate_numbers
-                .map(|(k, n)| (k, u64::from(n)))
-                .collect(),
+            duplicate_numbers: outside.duplicate_numbers.collect(),
             duplicate_creates_per_key: self.duplicate_creates_per_key,
             idempotent_replays: self.idempotent_replays,
             faults: own(&self.faults),

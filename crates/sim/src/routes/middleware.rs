@@ -149,7 +149,7 @@ async fn handle(shared: &Shared, route: &'static str, mut req: Request, next: Ne
                 let (parts, body) = resp.into_parts();
                 let bytes = to_bytes(body, usize::MAX).await.unwrap_or_default();
                 resp = Response::from_parts(parts, Body::from(bytes.clone()));
-                Replay::Body(bytes)
+                Replay::Body(Box::new(bytes))
             }
         };
         g.complete(status, replay);
@@ -265,7 +265,7 @@ fn begin(shared: &Shared, key: &str) -> Result<Response, Arc<str>> {
         match st.idem.begin(key) {
             Begin::Replay { status, replay } => {
                 let body = match replay {
-                    Replay::Body(b) => b,
+                    Replay::Body(b) => *b,
                     Replay::Call(seq) => match st.calls.get(seq) {
                         Some(rec) => {
                             let at = st.created(rec);

@@ -18,12 +18,42 @@ pub(crate) use record::NO_SEQ;
 use record::parse_call_id;
 pub(crate) use record::{CallJson, CallRecord, Interner, PhoneKey, call_id, nanos};
 
-/// How often one number was dialled, and its latest call.
+/// Bits of a [`NumberEntry`] holding the latest call's sequence number.
+const LAST_BITS: u32 = 40;
+
+/// "Latest call unknown" in a [`NumberEntry`] (also used for a sequence number too large to
+/// hold: the list then finds older calls by scanning).
+const NO_LAST: u64 = (1 << LAST_BITS) - 1;
+
+/// Largest dial count a [`NumberEntry`] holds (it saturates there).
+const MAX_COUNT: u64 = (1 << (64 - LAST_BITS)) - 1;
+
+/// How often one number was dialled (high 24 bits, saturating) and the sequence number of
+/// its latest call (low 40 bits), packed into 8 bytes: this map holds every number ever
+/// dialled.
 #[derive(Debug, Clone, Copy)]
-struct NumberEntry {
-    count: u32,
-    /// Sequence number of the latest call to the number.
-    last: u64,
+struct NumberEntry(u64);
+
+impl NumberEntry {
+    const NEW: NumberEntry = NumberEntry(NO_LAST);
+
+    fn count(self) -> u64 {
+        self.0 >> LAST_BITS
+    }
+
+    /// The latest call, or [`NO_SEQ`].
+    fn last(self) -> u64 {
+        match self.0 & NO_LAST {
+            NO_LAST => NO_SEQ,
+            seq => seq,
+        }
+    }
+
+    /// One more call, `seq`.
+    fn dialled(self, seq: u64) -> NumberEntry {
+        let count = (self.count() + 1).min(MAX_COUNT);
+        NumberEntry((count << LAST_BITS) | seq.min(NO_LAST))
+    }
 }
 
 /// The calls of the account.
@@ -38,7 +68,7 @@ pub(crate) struct CallStore {
     by_id: HashMap<u64, u64>,
     numbers: HashMap<PhoneKey, NumberEntry>,
     /// Numbers dialled more than once, with their counts.
-    duplicates: BTreeMap<PhoneKey, u32>,
+    duplicates: BTreeMap<PhoneKey, u64>,
     /// `(end, seq)` of live calls, `end` in nanoseconds since the epoch.
     live: BinaryHeap<Reverse<(u64, u64)>>,
     max_live: usize,
@@ -140,16 +170,13 @@ impl CallStore {
     /// sequence number and whether its number had been dialled before.
     pub(crate) fn insert(&mut self, mut rec: CallRecord, now: Instant) -> (u64, bool) {
         let seq = self.base + self.slots.len() as u64;
-        let entry = self.numbers.entry(rec.to).or_insert(NumberEntry {
-            count: 0,
-            last: NO_SEQ,
-        });
-        rec.prev_same_to = entry.last;
-        entry.count = entry.count.saturating_add(1);
-        entry.last = seq;
-        let again = entry.count > 1;
+        let entry = self.numbers.entry(rec.to).or_insert(NumberEntry::NEW);
+        rec.prev_same_to = entry.last();
+        *entry = entry.dialled(seq);
+        let count = entry.count();
+        let again = count > 1;
         if again {
-            self.duplicates.insert(rec.to, entry.count);
+            self.duplicates.insert(rec.to, count);
         }
         let end = rec.end_since_epoch_ns();
         if end > self.ns(now) {
@@ -206,7 +233,7 @@ impl CallStore {
             let Some(entry) = self.numbers.get(&k) else {
                 return out;
             };
-            let mut cur = entry.last;
+            let mut cur = entry.last();
             loop {
                 if cur == NO_SEQ {
                     return out;
@@ -242,11 +269,11 @@ impl CallStore {
     pub(crate) fn placed_to(&self, to: &str) -> u64 {
         PhoneKey::of(to)
             .and_then(|k| self.numbers.get(&k))
-            .map_or(0, |e| u64::from(e.count))
+            .map_or(0, |e| e.count())
     }
 
     /// Numbers dialled more than once, with how often.
-    pub(crate) fn duplicates(&self) -> impl Iterator<Item = (PhoneKey, u32)> + '_ {
+    pub(crate) fn duplicates(&self) -> impl Iterator<Item = (PhoneKey, u64)> + '_ {
         self.duplicates.iter().map(|(k, n)| (*k, *n))
     }
 }
@@ -333,7 +360,28 @@ mod tests {
         assert_eq!(s.placed_to("+14155550100"), 6);
         s.prune(t0 + Duration::from_secs(60), |r, _| gone.push(r.id));
         assert_eq!(gone, [0, 1, 2, 3], "the oldest finished call goes first");
-        assert!(s.get(long).is_some(), "the long call finished last and is kept");
+        assert!(
+            s.get(long).is_some(),
+            "the long call finished last and is kept"
+        );
+    }
+
+    #[test]
+    fn number_entries_pack_count_and_latest_call() {
+        let e = NumberEntry::NEW;
+        assert_eq!((e.count(), e.last()), (0, NO_SEQ));
+        let e = e.dialled(7).dialled(9);
+        assert_eq!((e.count(), e.last()), (2, 9));
+        let huge = e.dialled(u64::MAX - 1);
+        assert_eq!(
+            (huge.count(), huge.last()),
+            (3, NO_SEQ),
+            "too large to chain"
+        );
+        let mut e = NumberEntry(MAX_COUNT << LAST_BITS);
+        e = e.dialled(1);
+        assert_eq!(e.count(), MAX_COUNT, "saturates");
+        assert_eq!(std::mem::size_of::<NumberEntry>(), 8);
     }
 
     #[test]
