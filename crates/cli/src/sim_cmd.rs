@@ -4,9 +4,10 @@ use std::io::Write as _;
 use std::net::SocketAddr;
 
 use anyhow::Context as _;
+use clap::ValueEnum as _;
 use redial_sim::{Scenario, Sim};
 
-use crate::args::{SimArgs, SimPreset};
+use crate::args::SimArgs;
 use crate::exit::{Status, usage};
 
 /// Runs `redial sim`.
@@ -17,11 +18,21 @@ pub async fn command(args: SimArgs) -> anyhow::Result<Status> {
     let scenario = match &args.config {
         Some(path) => Scenario::from_file(path)
             .map_err(|e| usage(format!("--config {}: {e}", path.display())))?,
-        None => match args.preset {
-            SimPreset::Default => Scenario::default(),
-            SimPreset::Demo => Scenario::demo(),
-            SimPreset::Unlimited => Scenario::unlimited(),
-        },
+        // Presets by name: every `--preset` value is a `Scenario::preset` name, so a preset
+        // added to the simulator only needs its value in `SimPreset`.
+        None => {
+            let name = args
+                .preset
+                .to_possible_value()
+                .map(|v| v.get_name().to_owned())
+                .unwrap_or_default();
+            Scenario::preset(&name).ok_or_else(|| {
+                usage(format!(
+                    "--preset {name}: unknown; the simulator has {}",
+                    Scenario::PRESET_NAMES.join(", ")
+                ))
+            })?
+        }
     };
     let listen: SocketAddr = args.listen.parse().map_err(|_| {
         usage(format!(

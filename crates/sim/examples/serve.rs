@@ -4,7 +4,8 @@
 //! cargo run -p redial-sim --example serve -- [SCENARIO] [ADDR]
 //! ```
 //!
-//! `SCENARIO` is a TOML file, or `default`, `demo` or `unlimited` (default: `default`);
+//! `SCENARIO` is a TOML file, or a preset: `default`, `demo`, `realistic` or `unlimited`
+//! (default: `default`);
 //! `ADDR` defaults to `127.0.0.1:8080`. Stops on Ctrl-C.
 
 use std::net::SocketAddr;
@@ -13,11 +14,10 @@ use std::path::Path;
 use redial_sim::{Scenario, Sim, SimError};
 
 fn scenario(arg: Option<&str>) -> Result<Scenario, SimError> {
-    match arg {
-        None | Some("default") => Ok(Scenario::default()),
-        Some("demo") => Ok(Scenario::demo()),
-        Some("unlimited") => Ok(Scenario::unlimited()),
-        Some(path) => Scenario::from_file(Path::new(path)),
+    let name = arg.unwrap_or("default");
+    match Scenario::preset(name) {
+        Some(s) => Ok(s),
+        None => Scenario::from_file(Path::new(name)),
     }
 }
 

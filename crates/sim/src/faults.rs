@@ -32,6 +32,44 @@ pub(crate) fn route_matches(filters: &[String], route: &str) -> bool {
         })
 }
 
+/// A request caught by a gateway outage.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct OutageHit {
+    /// Status of the HTML page.
+    pub(crate) status: u16,
+    /// Whether the API executed the request before the gateway answered.
+    pub(crate) acted: bool,
+}
+
+/// Whether requests on `route` can act (change state): `POST` and `DELETE`.
+fn can_act(route: &str) -> bool {
+    route.starts_with("POST ") || route.starts_with("DELETE ")
+}
+
+/// Decides whether a request on `route`, `elapsed` after start, is caught by an outage
+/// window. Draws from `rng` only inside a window that covers the route.
+pub(crate) fn outage(
+    cfg: &FaultConfig,
+    route: &str,
+    elapsed: Duration,
+    rng: &mut impl Rng,
+) -> Option<OutageHit> {
+    for o in &cfg.outages {
+        if elapsed >= o.start
+            && elapsed < o.end
+            && route_matches(&o.routes, route)
+            && rng.random::<f64>() < o.rate
+        {
+            let acted = can_act(route) && o.acted > 0.0 && rng.random::<f64>() < o.acted;
+            return Some(OutageHit {
+                status: o.status,
+                acted,
+            });
+        }
+    }
+    None
+}
+
 fn applicable(kind: FaultKind, route: &str) -> bool {
     kind != FaultKind::OutboundFailed || route == CREATE_CALL
 }
@@ -104,6 +142,29 @@ mod tests {
         assert!(route_matches(&f, "POST /v1/calls"));
         assert!(route_matches(&f, "GET /v1/calls/{id}"));
         assert!(!route_matches(&f, "POST /v1/messages"));
+    }
+
+    #[test]
+    fn outages_cover_their_window_and_act_only_on_writes() {
+        let cfg = FaultConfig {
+            outages: vec![crate::scenario::Outage {
+                start: Duration::from_secs(60),
+                end: Duration::from_secs(120),
+                rate: 1.0,
+                acted: 1.0,
+                status: 503,
+                routes: Vec::new(),
+            }],
+            ..FaultConfig::default()
+        };
+        let mut rng = rand::rngs::StdRng::seed_from_u64(3);
+        let at = Duration::from_secs;
+        assert_eq!(outage(&cfg, CREATE_CALL, at(59), &mut rng), None);
+        assert_eq!(outage(&cfg, CREATE_CALL, at(120), &mut rng), None);
+        let hit = outage(&cfg, CREATE_CALL, at(60), &mut rng).unwrap();
+        assert_eq!((hit.status, hit.acted), (503, true));
+        let read = outage(&cfg, "GET /v1/calls", at(90), &mut rng).unwrap();
+        assert!(!read.acted, "a read never acts");
     }
 
     #[test]

@@ -54,6 +54,14 @@ impl SimHandle {
         self.shared.stats(clock::now())
     }
 
+    /// How many calls were placed to `to` since start or the last reset (every call
+    /// created, including ones whose answer was lost to a reset or a gateway page, and ones
+    /// since forgotten under `calls.keep_finished`). A dialer that never dials a number twice
+    /// keeps this at most 1; [`SimStats::duplicate_numbers`] lists the numbers above 1.
+    pub fn calls_placed_to(&self, to: &str) -> u64 {
+        self.shared.calls_placed_to(to)
+    }
+
     /// Back to the scenario's seed data with zeroed counters, the RNG re-seeded and the
     /// schedule of faults restarted. Faults changed with [`SimHandle::set_faults`] stay.
     pub fn reset(&self) {

@@ -26,21 +26,24 @@ mod conn;
 mod error;
 mod faults;
 mod handle;
+mod idem;
 mod lifecycle;
 mod limits;
 mod phone;
+mod quota;
 mod routes;
 mod scenario;
 mod server;
 mod state;
 mod stats;
+mod store;
 
 pub use builder::{Sim, SimBuilder};
 pub use error::SimError;
 pub use handle::SimHandle;
 pub use scenario::{
-    AccountConfig, AgentSeed, ApiKey, CallsConfig, FaultConfig, FaultKind, IdempotencyConfig,
-    LimitsConfig, OutcomeWeights, RetryAfterFormat, Scenario, ScheduledFault, TwilioAccount,
-    TwilioReject,
+    AccountConfig, AgentSeed, ApiKey, CallsConfig, DEFAULT_LOGNORMAL_SIGMA, FaultConfig, FaultKind,
+    IdempotencyConfig, LimitsConfig, Outage, OutcomeWeights, QuotaConfig, RetryAfterFormat,
+    Scenario, ScheduledFault, TalkTime, TwilioAccount, TwilioReject, UNLIMITED_KEEP_FINISHED,
 };
 pub use stats::{RESET_STATUS, SimStats};

@@ -1,10 +1,8 @@
-//! The account's request-rate limiter (GCRA) and the live-call count.
+//! The account's request-rate limiter (GCRA).
 //!
-//! Both run on the simulator's clock and are updated under the state lock, so a decision and
-//! its bookkeeping are one step.
+//! It runs on the simulator's clock and is updated under the state lock, so a decision and
+//! its bookkeeping are one step. (Live calls are counted by [`crate::store::CallStore`].)
 
-use std::cmp::Reverse;
-use std::collections::BinaryHeap;
 use std::time::Duration;
 
 use tokio::time::Instant;
@@ -51,38 +49,6 @@ pub(crate) fn retry_after_secs(wait: Duration) -> u64 {
     whole.max(1)
 }
 
-/// End times of live calls; a call is live until its terminal time passes.
-#[derive(Debug, Default)]
-pub(crate) struct LiveCalls {
-    ends: BinaryHeap<Reverse<Instant>>,
-    max_seen: usize,
-}
-
-impl LiveCalls {
-    /// Releases every call whose end time is at or before `now`.
-    pub(crate) fn prune(&mut self, now: Instant) {
-        while self.ends.peek().is_some_and(|Reverse(end)| *end <= now) {
-            self.ends.pop();
-        }
-    }
-
-    /// Calls live after the last prune.
-    pub(crate) fn len(&self) -> usize {
-        self.ends.len()
-    }
-
-    /// Highest live count seen.
-    pub(crate) fn max_seen(&self) -> usize {
-        self.max_seen
-    }
-
-    /// Takes a slot until `end`.
-    pub(crate) fn add(&mut self, end: Instant) {
-        self.ends.push(Reverse(end));
-        self.max_seen = self.max_seen.max(self.ends.len());
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -104,16 +70,5 @@ mod tests {
         assert_eq!(retry_after_secs(Duration::from_millis(1)), 1);
         assert_eq!(retry_after_secs(Duration::from_millis(1500)), 2);
         assert_eq!(retry_after_secs(Duration::from_secs(3)), 3);
-    }
-
-    #[test]
-    fn live_calls_prune() {
-        let now = crate::clock::now();
-        let mut l = LiveCalls::default();
-        l.add(now + Duration::from_millis(5));
-        l.add(now + Duration::from_millis(10));
-        l.prune(now + Duration::from_millis(5));
-        assert_eq!(l.len(), 1);
-        assert_eq!(l.max_seen(), 2);
     }
 }

@@ -3,23 +3,21 @@
 //! Critical sections are short (look up, decide, update; no I/O and no awaits while locked),
 //! which keeps one lock fast enough for tens of thousands of requests per second.
 
-use std::collections::{HashMap, HashSet, VecDeque};
+use std::collections::HashMap;
 use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, SystemTime};
 
-use bytes::Bytes;
 use rand::SeedableRng;
 use rand::rngs::StdRng;
 use serde::Serialize;
 use tokio::time::Instant;
 
-use crate::lifecycle::Timeline;
-use crate::limits::{Gcra, LiveCalls};
-use crate::scenario::{FaultConfig, Scenario};
-use crate::stats::{Counters, SimStats};
-
-/// How many calls `GET /v1/calls` lists (the latest ones).
-pub(crate) const CALL_LIST_CAP: usize = 1000;
+use crate::idem::IdemStore;
+use crate::limits::Gcra;
+use crate::quota::QuotaState;
+use crate::scenario::{CallsConfig, FaultConfig, Scenario};
+use crate::stats::{Counters, SimStats, Snapshot};
+use crate::store::{CallJson, CallRecord, CallStore};
 
 /// Everything the request handlers share.
 #[derive(Debug)]
@@ -72,15 +70,24 @@ impl Shared {
 
     /// A stats snapshot at `now`.
     pub(crate) fn stats(&self, now: Instant) -> SimStats {
-        let mut st = self.lock();
-        st.live.prune(now);
-        let elapsed = now.saturating_duration_since(st.epoch);
-        st.counters.snapshot(
-            st.live.len(),
-            st.live.max_seen(),
-            &self.scenario.limits,
-            u64::try_from(elapsed.as_millis()).unwrap_or(u64::MAX),
-        )
+        let mut guard = self.lock();
+        let st = &mut *guard;
+        st.prune(now);
+        let elapsed = st.elapsed(now);
+        st.counters.snapshot(Snapshot {
+            live_calls: st.calls.live(),
+            max_live_calls: st.calls.max_live(),
+            duplicate_numbers: st.calls.duplicates().map(|(k, n)| (k.to_string(), n)),
+            calls_forgotten: st.calls.forgotten(),
+            quota_used: st.quota.used(&self.scenario.quota, elapsed),
+            limits: &self.scenario.limits,
+            elapsed_ms: u64::try_from(elapsed.as_millis()).unwrap_or(u64::MAX),
+        })
+    }
+
+    /// How many calls were placed to `to` since start or the last reset.
+    pub(crate) fn calls_placed_to(&self, to: &str) -> u64 {
+        self.lock().calls.placed_to(to)
     }
 
     /// Counts a finished request and passes the response through.
@@ -100,57 +107,6 @@ pub(crate) struct Agent {
     pub(crate) owned: bool,
 }
 
-/// A call and its lifecycle.
-#[derive(Debug)]
-pub(crate) struct Call {
-    pub(crate) id: String,
-    pub(crate) to: String,
-    pub(crate) from_number: String,
-    pub(crate) agent_id: String,
-    pub(crate) created: Instant,
-    pub(crate) created_at: String,
-    pub(crate) metadata: serde_json::Value,
-    pub(crate) timeline: Timeline,
-}
-
-/// The JSON form of a call at one instant.
-#[derive(Debug, Serialize)]
-pub(crate) struct CallView<'a> {
-    id: &'a str,
-    status: &'static str,
-    to: &'a str,
-    from_number: &'a str,
-    agent_id: &'a str,
-    created_at: &'a str,
-    metadata: &'a serde_json::Value,
-}
-
-impl Call {
-    /// The call as seen at `now`.
-    pub(crate) fn view(&self, now: Instant) -> CallView<'_> {
-        CallView {
-            id: &self.id,
-            status: self
-                .timeline
-                .status_at(now.saturating_duration_since(self.created)),
-            to: &self.to,
-            from_number: &self.from_number,
-            agent_id: &self.agent_id,
-            created_at: &self.created_at,
-            metadata: &self.metadata,
-        }
-    }
-}
-
-/// The idempotency record of one Idempotency-Key (the simulator has one account).
-#[derive(Debug, Clone)]
-pub(crate) enum IdemEntry {
-    /// The first request is still being handled.
-    InFlight,
-    /// The first request's response, replayed to repeats.
-    Done { status: u16, body: Bytes },
-}
-
 /// The mutable world.
 #[derive(Debug)]
 pub(crate) struct State {
@@ -159,17 +115,14 @@ pub(crate) struct State {
     pub(crate) rng: StdRng,
     pub(crate) faults: FaultConfig,
     pub(crate) gcra: Option<Gcra>,
-    pub(crate) live: LiveCalls,
     pub(crate) agents: HashMap<String, Agent>,
     pub(crate) agent_order: Vec<String>,
     /// Imported number -> agent id.
     pub(crate) numbers: HashMap<String, String>,
-    pub(crate) calls: HashMap<String, Call>,
-    /// Ids of the latest calls, oldest first, at most [`CALL_LIST_CAP`].
-    pub(crate) call_order: VecDeque<String>,
-    pub(crate) dialled: HashSet<String>,
-    pub(crate) idem: HashMap<String, IdemEntry>,
-    pub(crate) creates_per_key: HashMap<String, u32>,
+    /// Every call (or the latest, with `calls.keep_finished`), the live ones, dial counts.
+    pub(crate) calls: CallStore,
+    pub(crate) idem: IdemStore,
+    pub(crate) quota: QuotaState,
     pub(crate) counters: Counters,
 }
 
@@ -200,15 +153,12 @@ impl State {
             rng: StdRng::seed_from_u64(s.seed),
             faults,
             gcra: Gcra::new(s.limits.requests_per_second, s.limits.burst),
-            live: LiveCalls::default(),
             agents,
             agent_order,
             numbers,
-            calls: HashMap::new(),
-            call_order: VecDeque::new(),
-            dialled: HashSet::new(),
-            idem: HashMap::new(),
-            creates_per_key: HashMap::new(),
+            calls: CallStore::new(now, s.calls.keep_finished),
+            idem: IdemStore::default(),
+            quota: QuotaState::default(),
             counters: Counters::default(),
         }
     }
@@ -229,12 +179,51 @@ impl State {
         format!("{prefix}_{:016x}", self.rng.random::<u64>())
     }
 
-    /// Remembers a new call for `GET /v1/calls`.
-    pub(crate) fn push_call(&mut self, call: Call) {
-        if self.call_order.len() == CALL_LIST_CAP {
-            self.call_order.pop_front();
+    /// Releases the slots of calls ended by `now`, forgetting finished calls (and their
+    /// Idempotency-Keys) beyond `calls.keep_finished`.
+    pub(crate) fn prune(&mut self, now: Instant) {
+        let idem = &mut self.idem;
+        self.calls.prune(now, |rec, seq| {
+            if let Some(k) = &rec.key {
+                idem.forget(k, seq);
+            }
+        });
+    }
+
+    /// A fresh call id number, unused by any stored call.
+    pub(crate) fn new_call_id(&mut self) -> u64 {
+        use rand::Rng;
+        loop {
+            let n = self.rng.random::<u64>();
+            if !self.calls.contains_id(n) {
+                return n;
+            }
         }
-        self.call_order.push_back(call.id.clone());
-        self.calls.insert(call.id.clone(), call);
+    }
+
+    /// The JSON form of `rec` as seen at `at`.
+    pub(crate) fn call_json<'a>(
+        &'a self,
+        rec: &'a CallRecord,
+        cfg: &CallsConfig,
+        at: Instant,
+    ) -> CallJson<'a> {
+        let created = self.epoch + Duration::from_nanos(rec.created_ns);
+        CallJson {
+            id: crate::store::call_id(rec.id),
+            status: rec
+                .timeline()
+                .status_at(cfg, at.saturating_duration_since(created)),
+            to: rec.to.to_string(),
+            from_number: self.calls.names.name(rec.from),
+            agent_id: self.calls.names.name(rec.agent),
+            created_at: humantime::format_rfc3339_millis(self.wall_at(created)).to_string(),
+            metadata: rec.metadata.as_deref(),
+        }
+    }
+
+    /// The creation instant of `rec`.
+    pub(crate) fn created(&self, rec: &CallRecord) -> Instant {
+        self.epoch + Duration::from_nanos(rec.created_ns)
     }
 }

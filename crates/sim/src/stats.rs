@@ -20,8 +20,14 @@ pub struct SimStats {
     /// Status is the HTTP status, or `"reset"` when the connection was dropped instead.
     /// Requests that matched no route count under `"unmatched"`.
     pub requests: BTreeMap<String, BTreeMap<String, u64>>,
-    /// 429 responses by error code (`rate_limit_exceeded`, `concurrent_call_limit`).
+    /// 429 responses by error code (`rate_limit_exceeded`, `concurrent_call_limit`); quota
+    /// refusals count under `rate_limit_exceeded` too.
     pub rate_limited: BTreeMap<String, u64>,
+    /// 429s answered because the `[quota]` of the window was used up (also counted in
+    /// `rate_limited`).
+    pub quota_refused: u64,
+    /// Calls placed in the current quota window (0 without a quota).
+    pub quota_used: u64,
     /// Calls created (including ones whose response was then lost to `reset_after`).
     pub calls_created: u64,
     /// Messages created.
@@ -34,6 +40,9 @@ pub struct SimStats {
     pub max_live_calls: u64,
     /// Call creations whose `to` had already been called: a dialer must keep this at 0.
     pub duplicate_dials: u64,
+    /// Numbers a call was placed to more than once, with how many calls each got (empty
+    /// when `duplicate_dials` is 0).
+    pub duplicate_numbers: BTreeMap<String, u64>,
     /// Creations beyond the first under one Idempotency-Key (only possible when keys are
     /// not honoured).
     pub duplicate_creates_per_key: u64,
@@ -41,6 +50,13 @@ pub struct SimStats {
     pub idempotent_replays: u64,
     /// Injected faults by kind (`server_error`, `reset_after`, ...), plus `latency`.
     pub faults: BTreeMap<String, u64>,
+    /// Requests answered with a gateway-outage page (`faults.outages`).
+    pub outage_pages: u64,
+    /// Of `outage_pages`, the requests that acted first (for `POST /v1/calls`: the call was
+    /// placed and is in the list, yet the client saw an HTML 5xx).
+    pub outage_pages_after_acting: u64,
+    /// Finished calls forgotten because of `calls.keep_finished`.
+    pub calls_forgotten: u64,
     /// The limits in force.
     pub limits: LimitsConfig,
     /// Milliseconds since the simulator started or was last reset.
@@ -55,6 +71,26 @@ impl SimStats {
             .and_then(|m| m.get(status))
             .copied()
             .unwrap_or(0)
+    }
+
+    /// Requests to `route` over every status (resets included).
+    pub fn requests_to(&self, route: &str) -> u64 {
+        self.requests.get(route).map_or(0, |m| m.values().sum())
+    }
+
+    /// `GET /v1/calls` requests, whatever their answer.
+    pub fn list_requests(&self) -> u64 {
+        self.requests_to("GET /v1/calls")
+    }
+
+    /// `GET /v1/calls/{id}` requests (status reads), whatever their answer.
+    pub fn status_reads(&self) -> u64 {
+        self.requests_to("GET /v1/calls/{id}")
+    }
+
+    /// 429s with error code `code` (`rate_limit_exceeded`, `concurrent_call_limit`).
+    pub fn rate_limited_with(&self, code: &str) -> u64 {
+        self.rate_limited.get(code).copied().unwrap_or(0)
     }
 
     /// All requests counted, over every route and status.
@@ -81,6 +117,22 @@ pub(crate) struct Counters {
     pub(crate) duplicate_dials: u64,
     pub(crate) duplicate_creates_per_key: u64,
     pub(crate) idempotent_replays: u64,
+    pub(crate) quota_refused: u64,
+    pub(crate) outage_pages: u64,
+    pub(crate) outage_pages_after_acting: u64,
+}
+
+/// The values of a snapshot that live outside [`Counters`].
+#[derive(Debug)]
+pub(crate) struct Snapshot<'a, D> {
+    pub(crate) live_calls: usize,
+    pub(crate) max_live_calls: usize,
+    /// Numbers dialled more than once, with their counts.
+    pub(crate) duplicate_numbers: D,
+    pub(crate) calls_forgotten: u64,
+    pub(crate) quota_used: u64,
+    pub(crate) limits: &'a LimitsConfig,
+    pub(crate) elapsed_ms: u64,
 }
 
 impl Counters {
@@ -99,13 +151,10 @@ impl Counters {
         *self.faults.entry(kind).or_default() += 1;
     }
 
-    /// Builds a snapshot; live values are passed in by the state.
-    pub(crate) fn snapshot(
+    /// Builds a snapshot; values kept elsewhere are passed in by the state.
+    pub(crate) fn snapshot<D: Iterator<Item = (String, u64)>>(
         &self,
-        live_calls: usize,
-        max_live_calls: usize,
-        limits: &LimitsConfig,
-        elapsed_ms: u64,
+        outside: Snapshot<'_, D>,
     ) -> SimStats {
         let mut requests: BTreeMap<String, BTreeMap<String, u64>> = BTreeMap::new();
         for (&(route, status), &n) in &self.requests {
@@ -127,17 +176,23 @@ impl Counters {
         SimStats {
             requests,
             rate_limited: own(&self.rate_limited),
+            quota_refused: self.quota_refused,
+            quota_used: outside.quota_used,
             calls_created: self.calls_created,
             messages_created: self.messages_created,
             agents_created: self.agents_created,
-            live_calls: live_calls as u64,
-            max_live_calls: max_live_calls as u64,
+            live_calls: outside.live_calls as u64,
+            max_live_calls: outside.max_live_calls as u64,
             duplicate_dials: self.duplicate_dials,
+            duplicate_numbers: outside.duplicate_numbers.collect(),
             duplicate_creates_per_key: self.duplicate_creates_per_key,
             idempotent_replays: self.idempotent_replays,
             faults: own(&self.faults),
-            limits: limits.clone(),
-            elapsed_ms,
+            outage_pages: self.outage_pages,
+            outage_pages_after_acting: self.outage_pages_after_acting,
+            calls_forgotten: outside.calls_forgotten,
+            limits: outside.limits.clone(),
+            elapsed_ms: outside.elapsed_ms,
         }
     }
 }

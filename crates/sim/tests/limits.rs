@@ -19,6 +19,7 @@ fn quick_calls(talk: Duration) -> CallsConfig {
             no_answer: 0,
             failed: 0,
         },
+        ..CallsConfig::default()
     }
 }
 

@@ -139,3 +139,44 @@ fn scheduled_kinds_parse() {
     .unwrap();
     assert_eq!(s.faults.scheduled[0].kind, FaultKind::ResetAfter);
 }
+
+#[tokio::test]
+async fn stats_name_the_numbers_dialled_twice_and_count_reads() {
+    let s = Scenario {
+        idempotency: redial_sim::IdempotencyConfig { honoured: false },
+        ..Scenario::default()
+    };
+    let sim = start(s).await;
+    for to in [
+        "+14155557201",
+        "+14155557202",
+        "+14155557201",
+        "+14155557201",
+    ] {
+        assert_eq!(post(&sim, "/v1/calls", call_to(to)).await.status(), 201);
+    }
+    let listed: serde_json::Value = get(&sim, "/v1/calls").await.json().await.unwrap();
+    let id = listed["data"][0]["id"].as_str().unwrap().to_owned();
+    for _ in 0..3 {
+        assert_eq!(get(&sim, &format!("/v1/calls/{id}")).await.status(), 200);
+    }
+    let st = sim.stats();
+    assert_eq!(st.duplicate_dials, 2);
+    assert_eq!(
+        st.duplicate_numbers,
+        [("+14155557201".to_owned(), 3)].into_iter().collect()
+    );
+    assert_eq!(sim.calls_placed_to("+14155557201"), 3);
+    assert_eq!(sim.calls_placed_to("+14155557202"), 1);
+    assert_eq!(sim.calls_placed_to("+14155557203"), 0);
+    assert_eq!(sim.calls_placed_to("not a number"), 0);
+    assert_eq!(st.list_requests(), 1);
+    assert_eq!(st.status_reads(), 3);
+    assert_eq!(st.max_live_calls, 4);
+    assert_eq!(st.live_calls, 4);
+    let over_http: SimStats = get(&sim, "/__sim/stats").await.json().await.unwrap();
+    assert_eq!(over_http.duplicate_numbers, st.duplicate_numbers);
+    sim.reset();
+    assert_eq!(sim.calls_placed_to("+14155557201"), 0);
+    assert!(sim.stats().duplicate_numbers.is_empty());
+}

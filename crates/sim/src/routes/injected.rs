@@ -15,6 +15,30 @@ use crate::scenario::FaultKind;
 const HTML_502: &str = "<html>\r\n<head><title>502 Bad Gateway</title></head>\r\n<body>\r\n\
 <center><h1>502 Bad Gateway</h1></center>\r\n<hr><center>nginx</center>\r\n</body>\r\n</html>\r\n";
 
+/// The page of a proxy whose upstream is unavailable.
+const HTML_503: &str = "<html>\r\n<head><title>503 Service Temporarily Unavailable</title></head>\r\n\
+<body>\r\n<center><h1>503 Service Temporarily Unavailable</h1></center>\r\n<hr><center>nginx</center>\r\n\
+</body>\r\n</html>\r\n";
+
+/// The page of a proxy whose upstream did not answer in time.
+const HTML_504: &str = "<html>\r\n<head><title>504 Gateway Time-out</title></head>\r\n<body>\r\n\
+<center><h1>504 Gateway Time-out</h1></center>\r\n<hr><center>nginx</center>\r\n</body>\r\n</html>\r\n";
+
+/// A gateway's HTML error page with status 502, 503 or 504 (anything else is served as 502).
+pub(crate) fn gateway_page(status: u16) -> Response {
+    let (status, page) = match status {
+        503 => (StatusCode::SERVICE_UNAVAILABLE, HTML_503),
+        504 => (StatusCode::GATEWAY_TIMEOUT, HTML_504),
+        _ => (StatusCode::BAD_GATEWAY, HTML_502),
+    };
+    (
+        status,
+        [(header::CONTENT_TYPE, HeaderValue::from_static("text/html"))],
+        page,
+    )
+        .into_response()
+}
+
 /// The plain-text body of a `non_json` fault.
 const PLAIN_500: &str = "Internal Server Error";
 
@@ -36,12 +60,7 @@ pub(crate) fn response(kind: FaultKind, plan: &FaultPlan) -> Response {
                 .detail("twilio_error", plan.twilio_error)
                 .into_response()
         }
-        FaultKind::Html502 => (
-            StatusCode::BAD_GATEWAY,
-            [(header::CONTENT_TYPE, HeaderValue::from_static("text/html"))],
-            HTML_502,
-        )
-            .into_response(),
+        FaultKind::Html502 => gateway_page(502),
         FaultKind::NonJson => (
             StatusCode::INTERNAL_SERVER_ERROR,
             [(header::CONTENT_TYPE, HeaderValue::from_static("text/plain"))],

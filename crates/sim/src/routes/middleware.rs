@@ -1,10 +1,13 @@
-//! What every `/v1` request goes through: authentication, the account rate limit, injected
-//! faults, idempotency, and counting.
+//! What every `/v1` request goes through: a gateway outage, authentication, the call quota,
+//! the account rate limit, injected faults, idempotency, and counting.
 //!
-//! Order: auth (401s are not rate limited) -> GCRA -> fault decision -> latency -> pre-action
-//! faults -> idempotency replay -> handler -> idempotency store -> `reset_after` -> count.
+//! Order: outage decision (a page that did not act answers here) -> auth (401s are not rate
+//! limited) -> quota -> GCRA -> fault decision -> latency -> pre-action faults ->
+//! idempotency replay -> handler -> idempotency store -> `reset_after` -> outage page that
+//! acted -> count.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use axum::body::{Body, to_bytes};
 use axum::extract::{MatchedPath, Request, State};
@@ -16,10 +19,11 @@ use super::{auth, injected, route_key};
 use crate::api_error::ApiError;
 use crate::clock;
 use crate::conn::KillSwitch;
-use crate::faults::{self, FaultPlan};
+use crate::faults::{self, FaultPlan, OutageHit};
+use crate::idem::{Begin, CreatedCall, IdemKey, Replay};
 use crate::limits::retry_after_secs;
 use crate::scenario::{FaultKind, RetryAfterFormat};
-use crate::state::{IdemEntry, Shared};
+use crate::state::{Shared, State as World};
 
 /// Header a client sends to make a POST idempotent.
 const IDEMPOTENCY_KEY: &str = "idempotency-key";
@@ -27,18 +31,64 @@ const IDEMPOTENCY_KEY: &str = "idempotency-key";
 /// Header set on a replayed response.
 const REPLAYED: &str = "idempotent-replayed";
 
+/// How a request was answered.
+enum Handled {
+    /// An answer still to be counted (and maybe replaced by an outage page).
+    Answer(Response),
+    /// The connection was reset; already counted.
+    Reset(Response),
+}
+
 /// The `/v1` middleware.
 pub(crate) async fn v1(State(shared): State<Arc<Shared>>, req: Request, next: Next) -> Response {
     let route = req
         .extensions()
         .get::<MatchedPath>()
         .map_or(super::UNMATCHED, |p| route_key(req.method(), p.as_str()));
-    if let Err(e) = auth::authenticate(&shared, req.headers()) {
-        return finish(&shared, route, e.into_response());
+    let outage = outage(&shared, route);
+    if let Some(o) = outage.filter(|o| !o.acted) {
+        shared.lock().counters.outage_pages += 1;
+        return finish(&shared, route, injected::gateway_page(o.status));
     }
-    let plan = match admit(&shared, route) {
+    match handle(&shared, route, req, next).await {
+        Handled::Reset(resp) => resp,
+        Handled::Answer(resp) => match outage {
+            // The API answered; the gateway lost the answer and shows its page instead.
+            Some(o) => {
+                {
+                    let mut st = shared.lock();
+                    st.counters.outage_pages += 1;
+                    if resp.status().is_success() {
+                        st.counters.outage_pages_after_acting += 1;
+                    }
+                }
+                finish(&shared, route, injected::gateway_page(o.status))
+            }
+            None => finish(&shared, route, resp),
+        },
+    }
+}
+
+/// Whether the request falls in a gateway outage.
+fn outage(shared: &Shared, route: &'static str) -> Option<OutageHit> {
+    let now = clock::now();
+    let mut guard = shared.lock();
+    let st = &mut *guard;
+    if st.faults.outages.is_empty() {
+        return None;
+    }
+    let elapsed = st.elapsed(now);
+    faults::outage(&st.faults, route, elapsed, &mut st.rng)
+}
+
+/// Everything behind the gateway.
+async fn handle(shared: &Shared, route: &'static str, mut req: Request, next: Next) -> Handled {
+    if let Err(e) = auth::authenticate(shared, req.headers()) {
+        return Handled::Answer(e.into_response());
+    }
+    let plan = match admit(shared, route) {
         Ok(plan) => plan,
-        Err(e) => return finish(&shared, route, e.into_response()),
+        Err(e) => return Handled::Answer(e.into_response()),
     };
     if !plan.latency.is_zero() {
         tokio::time::sleep(plan.latency).await;
@@ -46,7 +96,7 @@ pub(crate) async fn v1(State(shared): State<Arc<Shared>>, req: Request, next: Ne
     let kill = req.extensions().get::<KillSwitch>().cloned();
     match plan.kind {
         None | Some(FaultKind::ResetAfter) => {}
-        Some(FaultKind::ResetBefore) => return reset(&shared, route, kill).await,
+        Some(FaultKind::ResetBefore) => return Handled::Reset(reset(shared, route, kill).await),
         Some(FaultKind::Hang) => {
             let hang = shared.lock().faults.hang_duration;
             tokio::time::sleep(hang).await;
@@ -55,9 +105,9 @@ pub(crate) async fn v1(State(shared): State<Arc<Shared>>, req: Request, next: Ne
                 "gateway_timeout",
                 "The request timed out.",
             );
-            return finish(&shared, route, e.into_response());
+            return Handled::Answer(e.into_response());
         }
-        Some(kind) => return finish(&shared, route, injected::response(kind, &plan)),
+        Some(kind) => return Handled::Answer(injected::response(kind, &plan)),
     }
     let idem_key = (req.method() == Method::POST)
         .then(|| req.headers().get(IDEMPOTENCY_KEY))
@@ -66,17 +116,26 @@ pub(crate) async fn v1(State(shared): State<Arc<Shared>>, req: Request, next: Ne
         .map(str::to_owned);
     let honoured = shared.scenario.idempotency.honoured;
     let mut guard = None;
-    if let Some(key) = idem_key.as_ref().filter(|_| honoured) {
-        match begin(&shared, key) {
-            Begin::Replay(resp) => return finish(&shared, route, resp),
-            Begin::Started => {
-                guard = Some(IdemGuard {
-                    shared: &shared,
-                    key: key.clone(),
-                    done: false,
-                });
+    let mut key = None;
+    if let Some(k) = idem_key {
+        if honoured {
+            match begin(shared, &k) {
+                Ok(resp) => return Handled::Answer(resp),
+                Err(shared_key) => {
+                    guard = Some(IdemGuard {
+                        shared,
+                        key: shared_key.clone(),
+                        done: false,
+                    });
+                    key = Some(shared_key);
+                }
             }
+        } else {
+            key = Some(Arc::<str>::from(k));
         }
+    }
+    if let Some(k) = &key {
+        req.extensions_mut().insert(IdemKey(k.clone()));
     }
     let mut resp = next.run(req).await;
     let status = resp.status();
@@ -84,56 +143,60 @@ pub(crate) async fn v1(State(shared): State<Arc<Shared>>, req: Request, next: Ne
     // a 429 concurrent_call_limit or a 400 created nothing, so a retry with the same key must
     // be executed afresh, not answered with the old refusal. Dropping the guard forgets it.
     if let Some(mut g) = guard.filter(|_| status.is_success()) {
-        let (parts, body) = resp.into_parts();
-        let bytes = to_bytes(body, usize::MAX).await.unwrap_or_default();
-        g.complete(status, bytes.clone());
-        resp = Response::from_parts(parts, Body::from(bytes));
+        let replay = match resp.extensions().get::<CreatedCall>() {
+            Some(CreatedCall(seq)) => Replay::Call(*seq),
+            None => {
+                let (parts, body) = resp.into_parts();
+                let bytes = to_bytes(body, usize::MAX).await.unwrap_or_default();
+                resp = Response::from_parts(parts, Body::from(bytes.clone()));
+                Replay::Body(Box::new(bytes))
+            }
+        };
+        g.complete(status, replay);
     }
     if status == StatusCode::CREATED
-        && let Some(key) = idem_key
+        && let Some(k) = key
     {
         let mut st = shared.lock();
-        let n = st.creates_per_key.entry(key).or_default();
-        *n += 1;
-        if *n > 1 {
+        if st.idem.count_create(k) {
             st.counters.duplicate_creates_per_key += 1;
         }
     }
     if plan.kind == Some(FaultKind::ResetAfter) {
-        return reset(&shared, route, kill).await;
+        return Handled::Reset(reset(shared, route, kill).await);
     }
-    finish(&shared, route, resp)
+    Handled::Answer(resp)
 }
 
-/// Rate limit and fault decision under one lock.
+/// Quota, rate limit and fault decision under one lock.
 fn admit(shared: &Shared, route: &'static str) -> Result<FaultPlan, ApiError> {
     let now = clock::now();
     let mut guard = shared.lock();
     let st = &mut *guard;
-    st.live.prune(now);
+    st.prune(now);
+    let elapsed = st.elapsed(now);
+    let quota = &shared.scenario.quota;
+    if let Err(left) = st.quota.check(quota, elapsed) {
+        st.counters.rate_limited("rate_limit_exceeded");
+        st.counters.quota_refused += 1;
+        let e = ApiError::rate_limit(
+            "rate_limit_exceeded",
+            format!(
+                "The account's quota of {} calls per {} is used up; retry when it renews.",
+                quota.calls,
+                humantime::format_duration(quota.window)
+            ),
+        )
+        .detail("quota", quota.calls);
+        return Err(throttled(shared, st, now, left, e));
+    }
     if let Some(g) = st.gcra.as_mut()
         && let Err(wait) = g.check(now)
     {
         st.counters.rate_limited("rate_limit_exceeded");
-        let e = ApiError::rate_limit("rate_limit_exceeded", "Too many requests; slow down.")
-            .detail(
-                "retry_after_ms",
-                u64::try_from(wait.as_millis()).unwrap_or(u64::MAX),
-            );
-        let header = match shared.scenario.limits.retry_after {
-            RetryAfterFormat::Seconds => Some(HeaderValue::from(retry_after_secs(wait))),
-            RetryAfterFormat::HttpDate => {
-                let at = st.wall_at(now) + std::time::Duration::from_secs(retry_after_secs(wait));
-                HeaderValue::from_str(&httpdate::fmt_http_date(at)).ok()
-            }
-            RetryAfterFormat::None => None,
-        };
-        return Err(match header {
-            Some(h) => e.retry_after(h),
-            None => e,
-        });
+        let e = ApiError::rate_limit("rate_limit_exceeded", "Too many requests; slow down.");
+        return Err(throttled(shared, st, now, wait, e));
     }
-    let elapsed = st.elapsed(now);
     let plan = faults::decide(&st.faults, route, elapsed, &mut st.rng);
     if let Some(kind) = plan.kind {
         st.counters.fault(kind.as_str());
@@ -142,6 +205,33 @@ fn admit(shared: &Shared, route: &'static str) -> Result<FaultPlan, ApiError> {
         st.counters.fault("latency");
     }
     Ok(plan)
+}
+
+/// Adds `details.retry_after_ms` and the `Retry-After` header (per `limits.retry_after`)
+/// for a wait of `wait` to a 429.
+fn throttled(
+    shared: &Shared,
+    st: &World,
+    now: tokio::time::Instant,
+    wait: Duration,
+    e: ApiError,
+) -> ApiError {
+    let e = e.detail(
+        "retry_after_ms",
+        u64::try_from(wait.as_millis()).unwrap_or(u64::MAX),
+    );
+    let header = match shared.scenario.limits.retry_after {
+        RetryAfterFormat::Seconds => Some(HeaderValue::from(retry_after_secs(wait))),
+        RetryAfterFormat::HttpDate => {
+            let at = st.wall_at(now) + Duration::from_secs(retry_after_secs(wait));
+            HeaderValue::from_str(&httpdate::fmt_http_date(at)).ok()
+        }
+        RetryAfterFormat::None => None,
+    };
+    match header {
+        Some(h) => e.retry_after(h),
+        None => e,
+    }
 }
 
 /// Drops the connection without a response; never returns when a kill switch is present.
@@ -166,40 +256,51 @@ fn finish(shared: &Shared, route: &'static str, resp: Response) -> Response {
     resp
 }
 
-enum Begin {
-    Replay(Response),
-    Started,
-}
-
-fn begin(shared: &Shared, key: &str) -> Begin {
-    let mut st = shared.lock();
-    match st.idem.get(key) {
-        Some(IdemEntry::Done { status, body }) => {
-            let (status, body) = (*status, body.clone());
-            st.counters.idempotent_replays += 1;
-            let mut resp = (
-                StatusCode::from_u16(status).unwrap_or(StatusCode::OK),
-                [(
-                    header::CONTENT_TYPE,
-                    HeaderValue::from_static("application/json"),
-                )],
-                body,
-            )
-                .into_response();
-            resp.headers_mut()
-                .insert(REPLAYED, HeaderValue::from_static("true"));
-            Begin::Replay(resp)
-        }
-        Some(IdemEntry::InFlight) => Begin::Replay(
-            ApiError::conflict(
-                "idempotency_key_in_use",
-                "A request with this Idempotency-Key is still being processed.",
-            )
-            .into_response(),
-        ),
-        None => {
-            st.idem.insert(key.to_owned(), IdemEntry::InFlight);
-            Begin::Started
+/// Starts a request under an honoured key: `Ok(answer)` for a replay or a 409, `Err(key)`
+/// when the request is to run.
+fn begin(shared: &Shared, key: &str) -> Result<Response, Arc<str>> {
+    let mut guard = shared.lock();
+    let st = &mut *guard;
+    loop {
+        match st.idem.begin(key) {
+            Begin::Replay { status, replay } => {
+                let body = match replay {
+                    Replay::Body(b) => *b,
+                    Replay::Call(seq) => match st.calls.get(seq) {
+                        Some(rec) => {
+                            let at = st.created(rec);
+                            let json = st.call_json(rec, &shared.scenario.calls, at);
+                            serde_json::to_vec(&json).unwrap_or_default().into()
+                        }
+                        // The call was forgotten: so is its key.
+                        None => {
+                            st.idem.forget(key, seq);
+                            continue;
+                        }
+                    },
+                };
+                st.counters.idempotent_replays += 1;
+                let mut resp = (
+                    StatusCode::from_u16(status).unwrap_or(StatusCode::OK),
+                    [(
+                        header::CONTENT_TYPE,
+                        HeaderValue::from_static("application/json"),
+                    )],
+                    body,
+                )
+                    .into_response();
+                resp.headers_mut()
+                    .insert(REPLAYED, HeaderValue::from_static("true"));
+                return Ok(resp);
+            }
+            Begin::InFlight => {
+                return Ok(ApiError::conflict(
+                    "idempotency_key_in_use",
+                    "A request with this Idempotency-Key is still being processed.",
+                )
+                .into_response());
+            }
+            Begin::Started(k) => return Err(k),
         }
     }
 }
@@ -208,19 +309,16 @@ fn begin(shared: &Shared, key: &str) -> Begin {
 /// connection dropped), so a retry is not refused forever.
 struct IdemGuard<'a> {
     shared: &'a Shared,
-    key: String,
+    key: Arc<str>,
     done: bool,
 }
 
 impl IdemGuard<'_> {
-    fn complete(&mut self, status: StatusCode, body: bytes::Bytes) {
-        self.shared.lock().idem.insert(
-            self.key.clone(),
-            IdemEntry::Done {
-                status: status.as_u16(),
-                body,
-            },
-        );
+    fn complete(&mut self, status: StatusCode, replay: Replay) {
+        self.shared
+            .lock()
+            .idem
+            .complete(&self.key, status.as_u16(), replay);
         self.done = true;
     }
 }
@@ -228,10 +326,7 @@ impl IdemGuard<'_> {
 impl Drop for IdemGuard<'_> {
     fn drop(&mut self) {
         if !self.done {
-            let mut st = self.shared.lock();
-            if matches!(st.idem.get(&self.key), Some(IdemEntry::InFlight)) {
-                st.idem.remove(&self.key);
-            }
+            self.shared.lock().idem.abandon(&self.key);
         }
     }
 }

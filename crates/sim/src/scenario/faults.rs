@@ -51,6 +51,9 @@ pub struct FaultConfig {
     pub routes: Vec<String>,
     /// Time windows with their own fault.
     pub scheduled: Vec<ScheduledFault>,
+    /// Gateway-outage windows: a load balancer in front of the API answers with an HTML
+    /// error page, sometimes after the API acted.
+    pub outages: Vec<Outage>,
 }
 
 impl Default for FaultConfig {
@@ -71,6 +74,7 @@ impl Default for FaultConfig {
             latency_jitter: Duration::ZERO,
             routes: Vec::new(),
             scheduled: Vec::new(),
+            outages: Vec::new(),
         }
     }
 }
@@ -97,6 +101,46 @@ pub struct ScheduledFault {
 
 fn one() -> f64 {
     1.0
+}
+
+/// Status of an outage page unless configured: 502 Bad Gateway.
+const DEFAULT_OUTAGE_STATUS: u16 = 502;
+
+fn bad_gateway() -> u16 {
+    DEFAULT_OUTAGE_STATUS
+}
+
+/// A gateway outage during `[start, end)` after the simulator started (or was reset).
+///
+/// An affected request is answered by the gateway with an HTML page (`text/html`, not the
+/// API's JSON envelope) with status `status`. For a share `acted` of the affected `POST` and
+/// `DELETE` requests the API behind the gateway received and executed the request first (a
+/// call **was** placed, with its metadata, and is live); only its answer was lost. The other
+/// affected requests never reached the API: before authentication, rate limits and quota,
+/// nothing acted. Outage windows are decided before anything else; a request outside every
+/// window goes on to the other faults.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Outage {
+    /// Window start, relative to start or last reset.
+    #[serde(with = "humantime_serde")]
+    pub start: Duration,
+    /// Window end (exclusive).
+    #[serde(with = "humantime_serde")]
+    pub end: Duration,
+    /// Share of eligible requests that get the page (default 1).
+    #[serde(default = "one")]
+    pub rate: f64,
+    /// Share of the affected requests that acted before the page was sent (default 0);
+    /// only `POST` and `DELETE` requests can act.
+    #[serde(default)]
+    pub acted: f64,
+    /// HTTP status of the page: 502, 503 or 504 (default 502).
+    #[serde(default = "bad_gateway")]
+    pub status: u16,
+    /// Routes affected, as in [`FaultConfig::routes`]; empty means every `/v1` route.
+    #[serde(default)]
+    pub routes: Vec<String>,
 }
 
 /// The kinds of injected failure.

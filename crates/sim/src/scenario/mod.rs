@@ -2,14 +2,16 @@
 //!
 //! A scenario is plain data, loaded from TOML (every key optional, durations as strings like
 //! `"250ms"`) or built in code. The defaults describe a permissive account with seed data good
-//! enough for a demo; [`Scenario::demo`] adds realistic limits and faults and
-//! [`Scenario::unlimited`] removes everything that costs time.
+//! enough for a demo; [`Scenario::demo`] adds limits and faults for a short demo,
+//! [`Scenario::realistic`] models a real deployment (long calls, a quota, gateway outages)
+//! and [`Scenario::unlimited`] removes everything that costs time.
 
 mod account;
 mod calls;
 mod faults;
 mod limits;
 mod presets;
+mod quota;
 mod validate;
 
 use std::path::Path;
@@ -19,9 +21,11 @@ use serde::{Deserialize, Serialize};
 use crate::error::SimError;
 
 pub use account::{AccountConfig, AgentSeed, ApiKey, TwilioAccount, TwilioReject};
-pub use calls::{CallsConfig, OutcomeWeights};
-pub use faults::{FaultConfig, FaultKind, ScheduledFault};
+pub use calls::{CallsConfig, DEFAULT_LOGNORMAL_SIGMA, OutcomeWeights, TalkTime};
+pub use faults::{FaultConfig, FaultKind, Outage, ScheduledFault};
 pub use limits::{LimitsConfig, RetryAfterFormat};
+pub use presets::UNLIMITED_KEEP_FINISHED;
+pub use quota::QuotaConfig;
 
 /// Default RNG seed: any fixed value makes runs repeatable.
 const DEFAULT_SEED: u64 = 1;
@@ -52,8 +56,10 @@ pub struct Scenario {
     pub account: AccountConfig,
     /// Idempotency-Key handling.
     pub idempotency: IdempotencyConfig,
-    /// Random and scheduled fault injection.
+    /// Random and scheduled fault injection, and gateway outages.
     pub faults: FaultConfig,
+    /// A call quota per window (off by default).
+    pub quota: QuotaConfig,
 }
 
 impl Default for Scenario {
@@ -65,6 +71,7 @@ impl Default for Scenario {
             account: AccountConfig::default(),
             idempotency: IdempotencyConfig::default(),
             faults: FaultConfig::default(),
+            quota: QuotaConfig::default(),
         }
     }
 }

@@ -1,6 +1,6 @@
 //! Range and cross-field checks of a parsed scenario.
 
-use super::Scenario;
+use super::{CallsConfig, Scenario, TalkTime};
 use crate::error::SimError;
 use crate::phone::is_e164;
 
@@ -24,6 +24,64 @@ fn numbers<'a>(key: &str, list: impl IntoIterator<Item = &'a String>) -> Result<
     for n in list {
         if !is_e164(n) {
             return Err(invalid(key, n, "numbers must be E.164, like +14155550100"));
+        }
+    }
+    Ok(())
+}
+
+/// Statuses a gateway outage page may have.
+const OUTAGE_STATUSES: [u16; 3] = [502, 503, 504];
+
+/// Largest `sigma` of a log-normal talk time accepted (a spread beyond this is not a call
+/// length distribution any more; assumed).
+const MAX_SIGMA: f64 = 5.0;
+
+/// Checks `calls.duration` (and that it is not combined with `duration_min`/`duration_max`).
+fn talk_time(c: &CallsConfig) -> Result<(), SimError> {
+    let Some(d) = &c.duration else {
+        return Ok(());
+    };
+    let defaults = CallsConfig::default();
+    if c.duration_min != defaults.duration_min || c.duration_max != defaults.duration_max {
+        return Err(invalid(
+            "calls.duration",
+            d,
+            "set either calls.duration or calls.duration_min/duration_max, not both",
+        ));
+    }
+    match d {
+        TalkTime::Uniform { min, max } => {
+            if min > max {
+                return Err(invalid(
+                    "calls.duration.min",
+                    min,
+                    "must not exceed calls.duration.max",
+                ));
+            }
+        }
+        TalkTime::LogNormal {
+            median,
+            sigma,
+            min,
+            max,
+        } => {
+            if median.is_zero() {
+                return Err(invalid("calls.duration.median", median, "must be > 0"));
+            }
+            if !(sigma.is_finite() && *sigma > 0.0 && *sigma <= MAX_SIGMA) {
+                return Err(invalid(
+                    "calls.duration.sigma",
+                    sigma,
+                    "must be > 0 and at most 5",
+                ));
+            }
+            if !(min <= median && median <= max) {
+                return Err(invalid(
+                    "calls.duration.median",
+                    median,
+                    "must lie between calls.duration.min and calls.duration.max",
+                ));
+            }
         }
     }
     Ok(())
@@ -54,6 +112,7 @@ pub(super) fn scenario(s: &Scenario) -> Result<(), SimError> {
             "must not exceed calls.duration_max",
         ));
     }
+    talk_time(c)?;
     let o = &c.outcomes;
     if u64::from(o.completed) + u64::from(o.busy) + u64::from(o.no_answer) + u64::from(o.failed)
         == 0
@@ -84,6 +143,32 @@ pub(super) fn scenario(s: &Scenario) -> Result<(), SimError> {
                 "must be before end",
             ));
         }
+    }
+    for (i, o) in f.outages.iter().enumerate() {
+        rate(&format!("faults.outages[{i}].rate"), o.rate)?;
+        rate(&format!("faults.outages[{i}].acted"), o.acted)?;
+        if o.start >= o.end {
+            return Err(invalid(
+                &format!("faults.outages[{i}].start"),
+                o.start,
+                "must be before end",
+            ));
+        }
+        if !OUTAGE_STATUSES.contains(&o.status) {
+            return Err(invalid(
+                &format!("faults.outages[{i}].status"),
+                o.status,
+                "must be 502, 503 or 504",
+            ));
+        }
+    }
+    let q = &s.quota;
+    if q.calls > 0 && q.window.is_zero() {
+        return Err(invalid(
+            "quota.window",
+            q.window,
+            "must be longer than 0 when quota.calls > 0",
+        ));
     }
     let a = &s.account;
     for (i, t) in a.twilio_accounts.iter().enumerate() {

@@ -83,3 +83,48 @@ pub async fn expect_error(resp: reqwest::Response, status: u16, kind: &str, code
     assert!(err["details"].is_object());
     err
 }
+
+/// `GET path` on a given (reused, keep-alive) client.
+pub async fn get_on(c: &reqwest::Client, sim: &SimHandle, path: &str) -> reqwest::Response {
+    c.get(format!("{}{path}", sim.base_url()))
+        .header("Authorization", AUTH)
+        .send()
+        .await
+        .expect("response")
+}
+
+/// `POST path` with a JSON body on a given client.
+pub async fn post_on(
+    c: &reqwest::Client,
+    sim: &SimHandle,
+    path: &str,
+    body: Value,
+) -> reqwest::Response {
+    c.post(format!("{}{path}", sim.base_url()))
+        .header("Authorization", AUTH)
+        .json(&body)
+        .send()
+        .await
+        .expect("response")
+}
+
+/// `GET /v1/calls` + `query` (e.g. `"?limit=5"`): the listed calls.
+pub async fn list_calls(sim: &SimHandle, query: &str) -> Vec<Value> {
+    let resp = get(sim, &format!("/v1/calls{query}")).await;
+    assert_eq!(resp.status(), 200, "list {query}");
+    let body: Value = resp.json().await.expect("json list");
+    body["data"].as_array().expect("data array").clone()
+}
+
+/// The `to` of each listed call, in order.
+pub fn tos(calls: &[Value]) -> Vec<String> {
+    calls
+        .iter()
+        .map(|c| c["to"].as_str().unwrap_or_default().to_owned())
+        .collect()
+}
+
+/// A number for test call `i`: `+1415600` followed by four digits.
+pub fn number(i: usize) -> String {
+    format!("+1415600{i:04}")
+}
