@@ -20,7 +20,7 @@ use std::time::Duration;
 
 use redial::campaign::{Campaign, Contact, MemorySink, MemorySource, OutcomeStatus};
 use redial::policy::config::{ACCOUNT_BUCKET, BucketConfig, Config};
-use redial::sim::{Scenario, Sim, SimHandle, SimStats};
+use redial::sim::{Scenario, Sim, SimHandle, SimStats, TalkTime};
 use redial::{ApiKey, Client};
 
 const KEY: &str = "demo_key:demo_secret";
@@ -98,22 +98,40 @@ fn account(faults: f64) -> Scenario {
     s
 }
 
-/// A redial config told `told` times the real limits.
-fn redial_config(told: f64) -> Config {
+/// A redial config told `told` times `account`'s limits.
+fn redial_config(account: &Scenario, told: f64) -> Config {
     let mut c = Config::default();
     c.pacing.buckets = vec![BucketConfig {
         name: ACCOUNT_BUCKET.into(),
         routes: vec!["*".into()],
-        rate: RATE * told,
+        rate: account.limits.requests_per_second * told,
         burst: 10,
     }];
-    c.slots.max_concurrent_calls = (f64::from(SLOTS) * told) as u32;
+    c.slots.max_concurrent_calls = (f64::from(account.limits.max_concurrent_calls) * told) as u32;
     c
 }
 
-/// Mean time a call holds a slot in `s`: answered calls ring and talk, the rest only ring.
+/// Mean time a call holds a slot in `s`, over the outcome shares: an answered call rings and
+/// talks (the talk time's mean: uniform, or log-normal `median·e^(σ²/2)`, its cap ignored),
+/// the others ring until their terminal status.
 fn mean_hold(s: &Scenario) -> Duration {
-    s.calls.answered_after + (s.calls.duration_min + s.calls.duration_max) / 2
+    let c = &s.calls;
+    let talk = match &c.duration {
+        Some(TalkTime::LogNormal { median, sigma, .. }) => {
+            median.mul_f64((sigma * sigma / 2.0).exp())
+        }
+        Some(TalkTime::Uniform { min, max }) => (*min + *max) / 2,
+        _ => (c.duration_min + c.duration_max) / 2,
+    };
+    let w = &c.outcomes;
+    let total = f64::from(w.completed + w.busy + w.no_answer + w.failed).max(1.0);
+    let share = |n: u32, d: Duration| d.as_secs_f64() * f64::from(n) / total;
+    Duration::from_secs_f64(
+        share(w.completed, c.answered_after + talk)
+            + share(w.busy, c.busy_after.unwrap_or(c.answered_after))
+            + share(w.no_answer, c.no_answer_after.unwrap_or(c.answered_after))
+            + share(w.failed, c.failed_after.unwrap_or(c.answered_after)),
+    )
 }
 
 fn bound(n: u64, s: &Scenario) -> Duration {
@@ -139,7 +157,7 @@ async fn measure(
     let start = redial::limiter::clock::now();
     let lost = match dialer {
         Dialer::Naive { told } => {
-            let workers = (f64::from(SLOTS) * told) as usize;
+            let workers = (f64::from(account.limits.max_concurrent_calls) * told) as usize;
             let o = naive_dialer::run(&sim.base_url(), KEY, AGENT, numbers(n), workers).await;
             n - o.completed
         }
@@ -147,7 +165,7 @@ async fn measure(
             let client = Client::builder()
                 .base_url(sim.base_url())
                 .api_key(ApiKey::parse(KEY).expect("key"))
-                .config(redial_config(told))
+                .config(redial_config(account, told))
                 .build()
                 .expect("client builds");
             let sink = MemorySink::new();
@@ -196,7 +214,10 @@ fn run_real(scenario: &'static str, faults: f64, told: f64, n: u64) -> Vec<Row> 
     rows
 }
 
-/// Scenario `d`: calls of minutes on the paused clock, simulator in the same runtime.
+/// Scenario `d`: the simulator's `realistic` preset (calls of minutes with a long tail, faults
+/// and gateway outages whose 502s sometimes placed the call, keys not honoured) without its
+/// daily quota, on the paused clock with the simulator in the same runtime: hours of
+/// simulated time in seconds. The dialers are told the preset's limits.
 fn run_realistic(n: u64) -> Vec<Row> {
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -204,11 +225,8 @@ fn run_realistic(n: u64) -> Vec<Row> {
         .build()
         .expect("runtime");
     rt.block_on(async {
-        let mut account = account(0.0);
-        account.calls.ringing_after = Duration::from_secs(3);
-        account.calls.answered_after = Duration::from_secs(15);
-        account.calls.duration_min = Duration::from_secs(30);
-        account.calls.duration_max = Duration::from_secs(180);
+        let mut account = Scenario::realistic();
+        account.quota.calls = 0;
         let sim = Sim::builder()
             .scenario(account.clone())
             .start()
