@@ -8,6 +8,7 @@
 
 mod account;
 mod calls;
+mod compress;
 mod faults;
 mod limits;
 mod presets;
