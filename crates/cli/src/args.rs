@@ -143,6 +143,9 @@ pub enum SimPreset {
     Default,
     /// Realistic limits (40 rps, 20 live calls) and faults, with an outage from 8 s to 10 s.
     Demo,
+    /// Real call lengths (median 90 s, up to 15 min), 20 rps / 50 live calls, a quota of 600
+    /// calls per 3 h, gateway outages whose 502s sometimes placed the call.
+    Realistic,
     /// No limits, no faults, instant calls.
     Unlimited,
 }
