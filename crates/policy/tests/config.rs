@@ -102,3 +102,12 @@ fn malformed_toml_is_a_parse_error() {
         Err(ConfigError::Parse { .. })
     ));
 }
+
+/// Issue 13, item 1: no bucket limits a route below the account's rate by default.
+#[test]
+fn the_default_has_no_route_bucket_only_the_account() {
+    let buckets = Config::default().pacing.buckets;
+    assert_eq!(buckets.len(), 1, "{buckets:?}");
+    assert_eq!(buckets[0].name, redial_policy::config::ACCOUNT_BUCKET);
+    assert_eq!(buckets[0].routes, ["*"]);
+}

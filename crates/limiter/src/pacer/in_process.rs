@@ -23,7 +23,7 @@ use super::{BucketSnapshot, Pacer};
 /// # tokio::runtime::Builder::new_current_thread().enable_time().build().unwrap().block_on(async {
 /// let pacer = InProcessPacer::new(&PacingConfig::default());
 /// pacer.acquire(Method::Post, "/v1/calls").await; // within the burst: no wait
-/// assert_eq!(pacer.snapshot().len(), 2);
+/// assert_eq!(pacer.snapshot().len(), 1); // the account bucket alone, by default
 /// # });
 /// ```
 #[derive(Debug)]

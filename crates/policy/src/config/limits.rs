@@ -9,14 +9,13 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 /// Default account-wide request ceiling, requests per second. **Assumed**: the Nixflex API
-/// does not document its rate; operators set the real value with `pacing.buckets`.
+/// does not document its rate; operators state the real value (`redial campaign --rate`, or
+/// the `account` bucket's `rate`). It is the only request cap by default: no route has a
+/// bucket of its own unless one is configured, so nothing paces a route below the account.
 pub const DEFAULT_ACCOUNT_RATE_PER_SECOND: f64 = 20.0;
 /// Default account bucket burst (requests that may go back to back after an idle period).
+/// **Assumed**.
 pub const DEFAULT_ACCOUNT_BURST: u32 = 10;
-/// Default ceiling of the `POST /v1/calls` bucket, call creations per second. **Assumed**.
-pub const DEFAULT_CALLS_RATE_PER_SECOND: f64 = 5.0;
-/// Default burst of the `POST /v1/calls` bucket.
-pub const DEFAULT_CALLS_BURST: u32 = 5;
 /// Default number of concurrent live calls the account allows. **Assumed**.
 pub const DEFAULT_MAX_CONCURRENT_CALLS: u32 = 10;
 
@@ -25,7 +24,8 @@ pub const DEFAULT_MAX_CONCURRENT_CALLS: u32 = 10;
 #[serde(default, deny_unknown_fields)]
 pub struct PacingConfig {
     /// Buckets in match order; the first whose `routes` match a request paces it, and the
-    /// bucket named `account` (or the last bucket) paces every request as well.
+    /// bucket named `account` (or the last bucket) paces every request as well. The default
+    /// is the `account` bucket alone: per-route buckets exist only when configured.
     pub buckets: Vec<BucketConfig>,
     /// Adaptive rate (CUBIC) applied to a bucket on a `throttle` decision.
     pub adaptive: AdaptiveConfig,
@@ -34,20 +34,15 @@ pub struct PacingConfig {
 impl Default for PacingConfig {
     fn default() -> Self {
         Self {
-            buckets: vec![
-                BucketConfig {
-                    name: "calls".to_owned(),
-                    routes: vec!["POST /v1/calls".to_owned()],
-                    rate: DEFAULT_CALLS_RATE_PER_SECOND,
-                    burst: DEFAULT_CALLS_BURST,
-                },
-                BucketConfig {
-                    name: ACCOUNT_BUCKET.to_owned(),
-                    routes: vec!["*".to_owned()],
-                    rate: DEFAULT_ACCOUNT_RATE_PER_SECOND,
-                    burst: DEFAULT_ACCOUNT_BURST,
-                },
-            ],
+            // One bucket: the account's stated rate is the only cap. A route bucket at an
+            // unmeasured rate (the old `calls` bucket at 5/s) would cap creates below what the
+            // user asked for; the adaptive rate finds a lower limit on 429 instead.
+            buckets: vec![BucketConfig {
+                name: ACCOUNT_BUCKET.to_owned(),
+                routes: vec!["*".to_owned()],
+                rate: DEFAULT_ACCOUNT_RATE_PER_SECOND,
+                burst: DEFAULT_ACCOUNT_BURST,
+            }],
             adaptive: AdaptiveConfig::default(),
         }
     }
