@@ -21,6 +21,7 @@ mod halts;
 mod key;
 pub mod metrics;
 mod model;
+mod pause;
 mod request;
 pub mod sms;
 mod support;
@@ -34,6 +35,7 @@ pub use key::{ApiKey, ApiKeyError, Secret};
 pub use model::{
     Agent, Call, CallStatus, Message, NewAgent, NewCall, NewMessage, NumberImport, PhoneNumber,
 };
+pub use pause::PauseInfo;
 pub use redial_limiter::CallSlot;
 pub use support::SupportReport;
 pub use validate::InvalidInput;

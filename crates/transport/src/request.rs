@@ -21,6 +21,10 @@ pub(crate) struct Request<'a> {
     pub(crate) call_id: Option<&'a str>,
     /// Run right before each send (a dialer's journal); an error stops the request unsent.
     pub(crate) before_send: Option<&'a crate::endpoints::BeforeSend<'a>>,
+    /// An earlier send of this request (same idempotency key) may have acted: it starts as
+    /// "may have acted", so no answer can turn it into a plain failure while the call may be
+    /// being placed.
+    pub(crate) in_doubt: bool,
 }
 
 impl std::fmt::Debug for Request<'_> {
@@ -52,6 +56,7 @@ impl<'a> Request<'a> {
             sender: None,
             call_id: None,
             before_send: None,
+            in_doubt: false,
         }
     }
 

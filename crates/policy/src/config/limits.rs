@@ -29,6 +29,11 @@ pub struct PacingConfig {
     pub buckets: Vec<BucketConfig>,
     /// Adaptive rate (CUBIC) applied to a bucket on a `throttle` decision.
     pub adaptive: AdaptiveConfig,
+    /// Longest one request waits out an account pause (a throttle's Retry-After). A request
+    /// that meets a pause with more left than this ends unsent with `Error::Paused`
+    /// (re-dialable). Unset: `retry.max_retry_after`. Read it with [`super::Config::max_pause`].
+    #[serde(with = "humantime_serde")]
+    pub max_pause: Option<Duration>,
 }
 
 impl Default for PacingConfig {
@@ -44,6 +49,7 @@ impl Default for PacingConfig {
                 burst: DEFAULT_ACCOUNT_BURST,
             }],
             adaptive: AdaptiveConfig::default(),
+            max_pause: None,
         }
     }
 }
@@ -118,6 +124,10 @@ pub struct SlotsConfig {
     /// Successful call creations, after a `concurrent_call_limit`, before the limit climbs by
     /// one (additive increase; >= 1).
     pub increase_after: u32,
+    /// Longest a create waits for a call slot in all before it ends unsent with
+    /// `Error::SlotWait` (re-dialable). Unset (the default): it waits as long as it takes.
+    #[serde(with = "humantime_serde")]
+    pub max_wait: Option<Duration>,
 }
 
 /// Successful creates before the slot limit climbs by one after a shrink.
@@ -128,6 +138,7 @@ impl Default for SlotsConfig {
         Self {
             max_concurrent_calls: DEFAULT_MAX_CONCURRENT_CALLS,
             increase_after: DEFAULT_SLOT_INCREASE_AFTER,
+            max_wait: None,
         }
     }
 }
@@ -224,6 +235,34 @@ impl Default for BudgetConfig {
             window: DEFAULT_BUDGET_WINDOW,
             retry_cost: DEFAULT_RETRY_COST,
             timeout_cost: DEFAULT_TIMEOUT_COST,
+        }
+    }
+}
+
+/// `[support]`: when a `provider_error` is reported to Nixflex support.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SupportConfig {
+    /// Sliding window over which `provider_error` answers are counted per operation, across
+    /// requests.
+    #[serde(with = "humantime_serde")]
+    pub provider_window: Duration,
+    /// `provider_error` answers of one operation within the window that make a support
+    /// report (>= 1).
+    pub provider_repeats: u32,
+}
+
+/// Window of repeated provider errors. **Assumed**: the contract says "a provider_error that
+/// repeats for the same operation" without a period; ten minutes groups one upstream incident.
+pub const DEFAULT_PROVIDER_WINDOW: Duration = Duration::from_secs(10 * 60);
+/// Provider errors in the window that make a report: a repeat is the second one.
+pub const DEFAULT_PROVIDER_REPEATS: u32 = 2;
+
+impl Default for SupportConfig {
+    fn default() -> Self {
+        Self {
+            provider_window: DEFAULT_PROVIDER_WINDOW,
+            provider_repeats: DEFAULT_PROVIDER_REPEATS,
         }
     }
 }
