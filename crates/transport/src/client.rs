@@ -59,6 +59,12 @@ pub(crate) struct Inner {
     pub(crate) success_metrics: crate::metrics::SuccessHandles,
     /// Why the account (or the creates) are paused.
     pub(crate) pauses: crate::pause::Pauses,
+    /// Keys of creates that ended ambiguous under honoured keys.
+    pub(crate) in_doubt: crate::in_doubt::InDoubt,
+    /// Birth instants of calls, for the absolute `polling.max_wait`.
+    pub(crate) births: crate::births::Births,
+    /// Provider errors per operation, across requests, for support reports.
+    pub(crate) provider_window: crate::support::ProviderWindow,
     rng: Mutex<SmallRng>,
 }
 
@@ -231,6 +237,9 @@ impl ClientBuilder {
                 halts: Halts::default(),
                 success_metrics: crate::metrics::SuccessHandles::default(),
                 pauses: crate::pause::Pauses::default(),
+                in_doubt: crate::in_doubt::InDoubt::default(),
+                births: crate::births::Births::default(),
+                provider_window: crate::support::ProviderWindow::default(),
                 rng: Mutex::new(rng),
             }),
         })

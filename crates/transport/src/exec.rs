@@ -22,8 +22,8 @@ use std::time::{Duration, SystemTime};
 
 use redial_limiter::{CallSlot, CircuitOpen, Permit};
 use redial_policy::{
-    Action, ApiError, Attempt, Decision, ErrorCode, ErrorType, Failure, GiveUpReason, Policy,
-    RequestInfo, RetryBudget, SideEffect, Unlimited,
+    Action, ApiError, Attempt, Decision, ErrorCode, Failure, GiveUpReason, Policy, RequestInfo,
+    RetryBudget, SideEffect, Unlimited,
 };
 use serde::de::DeserializeOwned;
 use tokio::time::error::Elapsed;
@@ -36,10 +36,7 @@ use crate::clock;
 use crate::error::{Error, FailureDetail};
 use crate::metrics as m;
 use crate::request::Request;
-use crate::support::SupportReport;
-
-/// Provider errors of one operation from which a support report is assembled.
-const PROVIDER_REPEATS_FOR_REPORT: u32 = 2;
+use crate::support::{self, SupportReport};
 
 impl Client {
     /// Runs a logical request to its end and decodes the answer.
@@ -344,6 +341,18 @@ impl Client {
             end.may_have_acted = true;
         }
         let api = failure.api();
+        if let Some(e) = api
+            && support::is_provider_error(e)
+        {
+            // Counted per operation across requests: a repeat is a support case even when
+            // each request saw the error once.
+            let s = &policy.config().support;
+            let count = inner
+                .provider_window
+                .record(req.route, clock::now(), s.provider_window);
+            end.provider_errors = end.provider_errors.max(count);
+            end.provider_repeated |= count >= s.provider_repeats;
+        }
         let retry_after = api.and_then(|e| e.retry_after);
         let is_slot_limit =
             api.and_then(|e| e.code.as_ref()) == Some(&ErrorCode::ConcurrentCallLimit);
@@ -531,7 +540,10 @@ struct Ending<'r, 'a> {
     previous_delay: Duration,
     /// The last failure, boxed: only failed attempts pay for it.
     last: Option<Box<Failure>>,
+    /// Provider errors of this operation in the `[support]` window (across requests).
     provider_errors: u32,
+    /// They reached `support.provider_repeats`: a support case.
+    provider_repeated: bool,
 }
 
 impl<'r, 'a> Ending<'r, 'a> {
@@ -550,6 +562,7 @@ impl<'r, 'a> Ending<'r, 'a> {
             previous_delay: Duration::ZERO,
             last: None,
             provider_errors: 0,
+            provider_repeated: false,
         }
     }
 
@@ -566,11 +579,6 @@ impl<'r, 'a> Ending<'r, 'a> {
     }
 
     fn record(&mut self, failure: Failure) {
-        if let Some(e) = failure.api()
-            && e.error_type == Some(ErrorType::Provider)
-        {
-            self.provider_errors += 1;
-        }
         self.last = Some(Box::new(failure));
     }
 
@@ -589,7 +597,8 @@ impl<'r, 'a> Ending<'r, 'a> {
         detail.give_up = self.give_up.take();
         detail.may_have_acted = self.may_have_acted;
         detail.first_sent = self.first_sent;
-        attach_support(&mut detail, self.req, self.provider_errors);
+        let provider = self.provider_repeated.then_some(self.provider_errors);
+        attach_support(&mut detail, self.req, provider);
         detail
     }
 
@@ -688,27 +697,27 @@ fn record_attempt(span: &tracing::Span, failure: &Failure, decision: &Decision) 
     tracing::debug!(parent: span, decision = decision.as_str(), "attempt failed: {failure}");
 }
 
-/// Attaches a support report when Nixflex asks for one: on a server error, or on a provider
-/// error that repeated for this operation.
-fn attach_support(detail: &mut FailureDetail, req: &Request<'_>, provider_errors: u32) {
+/// Attaches a support report when Nixflex asks for one: on a server error (a bare gateway
+/// page included), or on a provider error that repeated for this operation (`provider` is the
+/// count in the window when it reached `support.provider_repeats`).
+fn attach_support(detail: &mut FailureDetail, req: &Request<'_>, provider: Option<u32>) {
     let Some(Failure::Api(e)) = &detail.last else {
         return;
     };
-    let server =
-        e.error_type == Some(ErrorType::Server) || (e.status == 500 && e.error_type.is_none());
-    let provider = provider_errors >= PROVIDER_REPEATS_FOR_REPORT;
-    if !(server || provider) {
+    let repeats = if support::reported_at_once(e) {
+        1
+    } else if let Some(n) = provider.filter(|_| support::is_provider_error(e)) {
+        n
+    } else {
         return;
-    }
-    let repeats = if provider { provider_errors } else { 1 };
-    let mut report = SupportReport::new(
-        e,
-        req.route,
-        detail.attempts,
-        repeats,
-        clock::wall_rfc3339(),
-    );
-    report.call_id = req.call_id.map(str::to_owned);
+    };
+    let subject = support::Subject {
+        operation: req.route,
+        agent_id: req.agent_id,
+        to: req.to,
+        call_id: req.call_id,
+    };
+    let report = SupportReport::new(e, subject, detail.attempts, repeats, clock::wall_rfc3339());
     m::support_report(e.error_type.as_ref());
     detail.support = Some(report);
 }

@@ -19,6 +19,8 @@ pub(crate) struct Request<'a> {
     pub(crate) sender: Option<&'a str>,
     /// The call this request concerns, for support reports.
     pub(crate) call_id: Option<&'a str>,
+    /// The destination number of a call or message, for support reports.
+    pub(crate) to: Option<&'a str>,
     /// Run right before each send (a dialer's journal); an error stops the request unsent.
     pub(crate) before_send: Option<&'a crate::endpoints::BeforeSend<'a>>,
     /// An earlier send of this request (same idempotency key) may have acted: it starts as
@@ -55,6 +57,7 @@ impl<'a> Request<'a> {
             agent_id: None,
             sender: None,
             call_id: None,
+            to: None,
             before_send: None,
             in_doubt: false,
         }
