@@ -105,7 +105,7 @@ async fn calls_create_get_list_and_wait() {
     assert!(
         client
             .calls()
-            .list()
+            .list(&Default::default())
             .await
             .unwrap()
             .iter()

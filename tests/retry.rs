@@ -112,7 +112,10 @@ async fn a_create_that_may_have_acted_is_ambiguous_when_keys_are_not_honoured() 
         f.routes = vec!["POST /v1/calls".into()];
     }))
     .await;
-    let client = client(&sim, config());
+    // Without reconciliation (with it, the create is proven not placed and sent again).
+    let mut c = config();
+    c.retry.reconcile = false;
+    let client = client(&sim, c);
     let err = client
         .calls()
         .create(&NewCall::new(AGENT, "+447446466847"))
@@ -123,7 +126,7 @@ async fn a_create_that_may_have_acted_is_ambiguous_when_keys_are_not_honoured() 
     let report = err
         .support_report()
         .expect("a server_error carries a support report");
-    assert_eq!(report.error_type.as_deref(), Some("server_error"));
+    assert_eq!(report.error.error_type.as_deref(), Some("server_error"));
     assert_eq!(report.operation, "POST /v1/calls");
     assert!(!report.timestamp.is_empty());
 }
@@ -135,7 +138,10 @@ async fn a_reset_after_the_server_acted_is_ambiguous_for_a_create() {
         f.routes = vec!["POST /v1/calls".into()];
     }))
     .await;
-    let client = client(&sim, config());
+    // Without reconciliation (with it, the call is found and adopted: tests/reconcile.rs).
+    let mut c = config();
+    c.retry.reconcile = false;
+    let client = client(&sim, c);
     let err = client
         .calls()
         .create(&NewCall::new(AGENT, "+447446466847"))
@@ -197,7 +203,7 @@ async fn provider_errors_stop_at_three_attempts_with_a_support_report() {
         .support_report()
         .expect("a repeating provider_error carries a report");
     assert_eq!(report.repeats, 3);
-    assert_eq!(report.error_type.as_deref(), Some("provider_error"));
+    assert_eq!(report.error.error_type.as_deref(), Some("provider_error"));
     let json: serde_json::Value = serde_json::from_str(&report.to_json()).unwrap();
     assert_eq!(json["attempts"], 3);
 }

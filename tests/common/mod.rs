@@ -8,6 +8,8 @@ use redial::policy::config::{BucketConfig, Config, Idempotency};
 use redial::sim::{Scenario, Sim, SimHandle};
 use redial::transport::{ApiKey, Client};
 
+pub(crate) mod stub;
+
 /// The simulator's default key.
 pub(crate) const KEY: &str = "demo_key:demo_secret";
 /// The simulator's default agent (owns `+14155550100`).
@@ -49,8 +51,13 @@ pub(crate) fn honoured(mut c: Config) -> Config {
 
 /// A client of `sim` with `config`.
 pub(crate) fn client(sim: &SimHandle, config: Config) -> Client {
+    client_at(&sim.base_url(), config)
+}
+
+/// A client of the server at `base_url` with `config`.
+pub(crate) fn client_at(base_url: &str, config: Config) -> Client {
     Client::builder()
-        .base_url(sim.base_url())
+        .base_url(base_url)
         .api_key(ApiKey::parse(KEY).unwrap())
         .config(config)
         .jitter_seed(7)

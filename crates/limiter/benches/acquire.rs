@@ -28,6 +28,7 @@ fn config() -> PacingConfig {
             burst: u32::MAX / 2,
         }],
         adaptive: AdaptiveConfig::default(),
+        max_pause: None,
     }
 }
 

@@ -2,7 +2,8 @@
 //!
 //! - [`Pacer`] ([`InProcessPacer`]): GCRA token buckets (governor) matched by method and
 //!   route, an account-wide bucket for every request, an adaptive rate ([`cubic`], as in the
-//!   AWS SDKs' adaptive retry mode) and Retry-After pauses that hold a whole bucket.
+//!   AWS SDKs' adaptive retry mode) and Retry-After pauses that hold the whole account, with
+//!   one probe first when a pause ends.
 //! - [`SlotGate`] ([`InProcessSlotGate`]): the gate of concurrent calls; a [`CallSlot`] is
 //!   held for the life of a call.
 //! - [`Breakers`]: a circuit breaker per endpoint group.
@@ -28,5 +29,5 @@ pub use breaker::{Breakers, CircuitOpen, CircuitState, Permit};
 pub use budget::Budget;
 pub use limiter::Limiter;
 pub use metrics::{METRICS, describe};
-pub use pacer::{BucketSnapshot, InProcessPacer, Pacer};
+pub use pacer::{BucketSnapshot, InProcessPacer, PROBE_TIMEOUT, Pacer};
 pub use slots::{CallSlot, InProcessSlotGate, SlotGate, SlotLease};

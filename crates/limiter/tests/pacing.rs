@@ -182,3 +182,26 @@ async fn a_newcomer_does_not_overtake_a_waiter_whose_turn_has_come() {
     tokio::time::advance(Duration::from_millis(100)).await;
     assert!(second.now_or_never().is_some());
 }
+
+/// Issue 13, item 1 (no invented ceilings): the default config paces creates by the account
+/// bucket alone. With the old `calls` bucket (5/s, burst 5), 30 creates took 5 s, not 1 s.
+#[tokio::test(start_paused = true)]
+async fn by_default_creates_go_at_the_account_rate() {
+    use redial_policy::config::{
+        DEFAULT_ACCOUNT_BURST, DEFAULT_ACCOUNT_RATE_PER_SECOND, PacingConfig,
+    };
+    let pacer = InProcessPacer::new(&PacingConfig::default());
+    let snap = pacer.snapshot();
+    assert_eq!(snap.len(), 1, "{snap:?}");
+    assert_eq!(snap[0].name, "account");
+    assert_eq!(
+        snap[0].rate, snap[0].ceiling,
+        "the adaptive rate starts at the stated ceiling"
+    );
+    let start = now();
+    for _ in 0..30 {
+        pacer.acquire(Method::Post, "/v1/calls").await;
+    }
+    let want = (30.0 - f64::from(DEFAULT_ACCOUNT_BURST)) / DEFAULT_ACCOUNT_RATE_PER_SECOND;
+    assert_about(start.elapsed(), Duration::from_secs_f64(want));
+}

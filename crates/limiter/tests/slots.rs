@@ -13,6 +13,7 @@ fn gate(max: u32, increase_after: u32) -> Arc<InProcessSlotGate> {
     Arc::new(InProcessSlotGate::new(&SlotsConfig {
         max_concurrent_calls: max,
         increase_after,
+        ..Default::default()
     }))
 }
 
@@ -163,6 +164,7 @@ async fn reconfigure_follows_a_new_maximum_and_keeps_a_lowered_limit() {
     gate.reconfigure(&SlotsConfig {
         max_concurrent_calls: 8,
         increase_after: 5,
+        ..Default::default()
     });
     assert_eq!(gate.limit(), 8);
     let _s = gate.acquire().await;
@@ -170,6 +172,7 @@ async fn reconfigure_follows_a_new_maximum_and_keeps_a_lowered_limit() {
     gate.reconfigure(&SlotsConfig {
         max_concurrent_calls: 10,
         increase_after: 5,
+        ..Default::default()
     });
     assert_eq!(gate.limit(), 1);
 }

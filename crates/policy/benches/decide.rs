@@ -12,6 +12,7 @@ fn bench(c: &mut Criterion) {
     let policy = Policy::default();
     let request = RequestInfo::new(Method::Post, "/v1/calls");
     let attempt = Attempt {
+        waits: 0,
         number: 2,
         elapsed: Duration::from_secs(1),
         previous_delay: Duration::from_millis(100),

@@ -137,7 +137,8 @@ pub enum Decision {
         /// Delay before the next attempt.
         #[serde(with = "secs")]
         after: Duration,
-        /// The server's Retry-After, which pauses the whole bucket until then.
+        /// The server's Retry-After, which pauses the whole account until then (for its full
+        /// length: a throttle is a wait, never a reason to give up).
         #[serde(with = "crate::serde_util::opt_duration_secs")]
         retry_after: Option<Duration>,
     },
@@ -205,7 +206,8 @@ pub enum GiveUpReason {
     DeadlineExceeded,
     /// The retry budget refused the retry.
     BudgetExhausted,
-    /// The server asked for a longer wait than `max_retry_after`.
+    /// A `retry` answer asked for a longer wait than `max_retry_after` (a throttle's
+    /// Retry-After never gives up: it pauses the account).
     RetryAfterTooLong {
         /// What the server asked for.
         #[serde(with = "secs")]

@@ -19,7 +19,8 @@ pub struct ExplainRow {
     pub action: String,
     /// What it proves about side effects.
     pub side_effect: &'static str,
-    /// Attempts allowed when this is the latest failure.
+    /// Attempts allowed when this is the latest failure; `0` for throttles and slot waits,
+    /// which are waits and not counted (bounded by `pacing.max_pause` / `slots.max_wait`).
     pub max_attempts: u32,
     /// The backoff schedule a retry uses.
     pub backoff: String,
@@ -85,7 +86,10 @@ impl Policy {
                         SideEffect::NotActed => "not_acted",
                         SideEffect::MayHaveActed => "may_have_acted",
                     },
-                    max_attempts: if c.action.tries_again() || by_twilio {
+                    max_attempts: if matches!(c.action, Action::Throttle | Action::WaitSlot) {
+                        // A wait, not an attempt: not counted (see `ExplainRow::max_attempts`).
+                        0
+                    } else if c.action.tries_again() || by_twilio {
                         c.max_attempts.unwrap_or(limits.max_attempts)
                     } else {
                         1

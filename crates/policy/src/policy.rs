@@ -21,7 +21,7 @@ use crate::route::RoutePattern;
 /// let policy = Policy::default();
 /// let failure = Failure::Api(ApiError::from_status(400).with_code(ErrorCode::InvalidPhoneFormat));
 /// let request = RequestInfo::new(Method::Post, "/v1/calls");
-/// let attempt = Attempt { number: 1, elapsed: Duration::ZERO, previous_delay: Duration::ZERO, jitter: 0.5 };
+/// let attempt = Attempt::first(0.5);
 /// assert_eq!(policy.decide(&failure, &request, &attempt, &Unlimited), Decision::Fatal { opted_out: false });
 /// ```
 #[derive(Debug, Clone)]
@@ -173,16 +173,20 @@ impl Policy {
         if c.side_effect == SideEffect::MayHaveActed && !self.may_repeat(request) {
             return Decision::Ambiguous;
         }
+        let retry_after = failure.api().and_then(|e| e.retry_after);
+        if c.action != Action::Retry {
+            return self.wait(&c.action, retry_after, attempt);
+        }
         let limits = self.limits(request);
         let max_attempts = c.max_attempts.unwrap_or(limits.max_attempts);
-        if attempt.number >= max_attempts {
+        let charged = attempt.charged();
+        if charged >= max_attempts {
             return Decision::GiveUp {
                 reason: GiveUpReason::AttemptsExhausted {
                     attempts: attempt.number,
                 },
             };
         }
-        let retry_after = failure.api().and_then(|e| e.retry_after);
         if let Some(ra) = retry_after
             && ra > self.max_retry_after
         {
@@ -193,39 +197,47 @@ impl Policy {
                 },
             };
         }
-        let schedule = match c.action {
-            Action::Retry => &self.retry_backoff,
-            _ => &self.throttle_backoff,
-        };
-        let backoff = schedule.delay(attempt.number, attempt.previous_delay, attempt.jitter);
-        let after = match (c.action.clone(), retry_after) {
-            // The bucket is paused until Retry-After; waiting longer than asked adds nothing.
-            (Action::Throttle, Some(ra)) => ra,
-            (_, Some(ra)) => backoff.max(ra),
-            (_, None) => backoff,
-        };
+        let backoff = self
+            .retry_backoff
+            .delay(charged, attempt.previous_delay, attempt.jitter);
+        let after = retry_after.map_or(backoff, |ra| backoff.max(ra));
         if attempt.elapsed.saturating_add(after) >= limits.deadline {
             return Decision::GiveUp {
                 reason: GiveUpReason::DeadlineExceeded,
             };
         }
-        match c.action {
-            Action::Retry => {
-                let cost = match failure {
-                    Failure::Transport(t) if t.kind == TransportKind::Timeout => self.timeout_cost,
-                    _ => self.retry_cost,
-                };
-                if !budget.try_withdraw(cost) {
-                    return Decision::GiveUp {
-                        reason: GiveUpReason::BudgetExhausted,
-                    };
-                }
-                Decision::Retry { after }
-            }
-            // 429s prove nothing happened and the pacer already slows the bucket down, so they
-            // are not charged to the retry budget.
-            Action::Throttle => Decision::Throttle { after, retry_after },
-            _ => Decision::WaitSlot { after },
+        let cost = match failure {
+            Failure::Transport(t) if t.kind == TransportKind::Timeout => self.timeout_cost,
+            _ => self.retry_cost,
+        };
+        if !budget.try_withdraw(cost) {
+            return Decision::GiveUp {
+                reason: GiveUpReason::BudgetExhausted,
+            };
+        }
+        Decision::Retry { after }
+    }
+
+    /// A throttle or a slot wait: a wait, not a failure. It is not charged to `max_attempts`,
+    /// the deadline or the retry budget (429s prove nothing happened and the pacer already
+    /// slows the account down), and a Retry-After is honoured whatever its length: the
+    /// transport pauses the account (or, for `concurrent_call_limit`, the creates) for all of
+    /// it and bounds how long one request waits with `pacing.max_pause` / `slots.max_wait`.
+    fn wait(&self, action: &Action, retry_after: Option<Duration>, attempt: &Attempt) -> Decision {
+        // Consecutive waits grow the backoff: the first wait uses the base delay.
+        let n = attempt.waits.saturating_add(1);
+        let backoff = self
+            .throttle_backoff
+            .delay(n, attempt.previous_delay, attempt.jitter);
+        match action {
+            // The account is paused until Retry-After; waiting longer than asked adds nothing.
+            Action::Throttle => Decision::Throttle {
+                after: retry_after.unwrap_or(backoff),
+                retry_after,
+            },
+            _ => Decision::WaitSlot {
+                after: retry_after.map_or(backoff, |ra| backoff.max(ra)),
+            },
         }
     }
 

@@ -37,12 +37,35 @@ impl<'a> RequestInfo<'a> {
 pub struct Attempt {
     /// Attempts made so far, the failed one included (1 after the first attempt).
     pub number: u32,
-    /// Time since the logical request started.
+    /// How many of the *earlier* attempts (the failed one not included) were answered by a
+    /// throttle or a slot wait. Those are waits, not failures: they are not charged to
+    /// `max_attempts` (`number - waits` is), and they grow the throttle backoff.
+    pub waits: u32,
+    /// Time charged to the request's deadline: from its first send, without the time it
+    /// queued for a call slot, the pacer, a pause or a throttle (those are waits).
     pub elapsed: Duration,
     /// The delay waited before the failed attempt (zero for the first).
     pub previous_delay: Duration,
     /// A uniform random sample in `[0, 1)` for jitter.
     pub jitter: f64,
+}
+
+impl Attempt {
+    /// The first attempt of a request, failed: number 1, nothing waited, no time charged.
+    pub fn first(jitter: f64) -> Self {
+        Self {
+            number: 1,
+            waits: 0,
+            elapsed: Duration::ZERO,
+            previous_delay: Duration::ZERO,
+            jitter,
+        }
+    }
+
+    /// Attempts charged to `max_attempts`: those not answered by a throttle or a slot wait.
+    pub fn charged(&self) -> u32 {
+        self.number.saturating_sub(self.waits)
+    }
 }
 
 /// The limits that apply to one request after `[routes]` overrides.

@@ -20,6 +20,7 @@ const CALL: RequestInfo<'static> = RequestInfo {
 
 fn first() -> Attempt {
     Attempt {
+        waits: 0,
         number: 1,
         elapsed: Duration::ZERO,
         previous_delay: Duration::ZERO,
@@ -197,7 +198,7 @@ fn outbound_failed_looks_into_the_twilio_code() {
     }
     let opt = policy.classify(&twilio(21610), &CALL);
     assert!(opt.opted_out && opt.action == Action::Fatal);
-    for n in [20429, 20500, 20503] {
+    for n in [20500, 20503] {
         let c = policy.classify(&twilio(n), &CALL);
         assert_eq!(
             (c.action.clone(), c.side_effect),
@@ -212,6 +213,20 @@ fn outbound_failed_looks_into_the_twilio_code() {
             "outbound_failed proves no call was made, so even a keyless POST retries"
         );
     }
+    // Twilio 20429 is a rate limit: slow the account down (throttle), not a retry on the
+    // 100 ms schedule (issue 12, item 5).
+    let c = policy.classify(&twilio(20429), &CALL);
+    assert_eq!(
+        (c.action.clone(), c.side_effect),
+        (Action::Throttle, SideEffect::NotActed)
+    );
+    assert!(matches!(
+        policy.decide(&twilio(20429), &CALL, &first(), &Unlimited),
+        Decision::Throttle {
+            retry_after: None,
+            ..
+        }
+    ));
     assert_eq!(
         policy.classify(&twilio(20003), &CALL).action,
         Action::Halt(HaltScope::Sender("+14155550100".into()))
@@ -302,6 +317,7 @@ fn limits_attempts_deadline_budget_and_retry_after() {
     let get = RequestInfo::new(Method::Get, "/v1/agents");
     let server = code(500, "x");
     let at = |number, elapsed| Attempt {
+        waits: 0,
         number,
         elapsed,
         ..first()
@@ -352,8 +368,25 @@ fn limits_attempts_deadline_budget_and_retry_after() {
         },
         "throttles are paced, not charged to the budget"
     );
+    // Issue 12, item 2: a throttle never gives up, whatever its Retry-After or the attempts
+    // made: the account is paused for all of it and the transport bounds the request's wait.
     assert_eq!(
-        policy.decide(&throttled(3600), &get, &first(), &Unlimited),
+        policy.decide(
+            &throttled(3600),
+            &get,
+            &at(50, Duration::from_secs(600)),
+            &Unlimited
+        ),
+        Decision::Throttle {
+            after: Duration::from_secs(3600),
+            retry_after: Some(Duration::from_secs(3600))
+        }
+    );
+    // A retry answer's long Retry-After still gives up.
+    let unavailable =
+        Failure::Api(ApiError::from_status(503).with_retry_after(Duration::from_secs(3600)));
+    assert_eq!(
+        policy.decide(&unavailable, &get, &first(), &Unlimited),
         Decision::GiveUp {
             reason: GiveUpReason::RetryAfterTooLong {
                 retry_after: Duration::from_secs(3600),
@@ -361,6 +394,16 @@ fn limits_attempts_deadline_budget_and_retry_after() {
             }
         }
     );
+    // Throttles answered earlier are not charged to max_attempts.
+    let waited = Attempt {
+        number: 9,
+        waits: 8,
+        ..first()
+    };
+    assert!(matches!(
+        policy.decide(&server, &get, &waited, &Unlimited),
+        Decision::Retry { .. }
+    ));
     let slot = code(429, "concurrent_call_limit");
     assert!(matches!(
         policy.decide(&slot, &CALL, &first(), &Unlimited),
@@ -458,5 +501,41 @@ fn the_most_specific_route_wins() {
             .limits(&RequestInfo::new(Method::Post, "/v1/messages"))
             .max_attempts,
         7
+    );
+}
+
+/// Issue 12, item 3: with honoured keys, a 409 for a key still in use means "wait and send
+/// the same key again" — never `fatal` while the first request may be placing the call.
+#[test]
+fn a_key_still_in_use_is_waited_for_never_fatal() {
+    use redial_policy::config::Idempotency;
+    let mut config = redial_policy::Config::default();
+    config.retry.idempotency = Idempotency::Honoured;
+    let honoured = Policy::new(config).unwrap();
+    let keyed = RequestInfo {
+        idempotency_key: true,
+        ..CALL
+    };
+    let in_use = code(409, "idempotency_key_in_use");
+    let bare_409 = Failure::Api(ApiError::from_status(409));
+    for failure in [&in_use, &bare_409] {
+        let c = honoured.classify(failure, &keyed);
+        assert_eq!(
+            (c.action.clone(), c.side_effect),
+            (Action::Retry, SideEffect::MayHaveActed),
+            "{failure}"
+        );
+        assert!(matches!(
+            honoured.decide(failure, &keyed, &first(), &Unlimited),
+            Decision::Retry { .. }
+        ));
+    }
+    // A documented conflict code keeps its own rule.
+    let imported = code(409, "number_already_imported");
+    assert_eq!(honoured.classify(&imported, &keyed).action, Action::Fatal);
+    // Keys not honoured: the first request may be acting, so a keyless repeat is unsafe.
+    assert_eq!(
+        Policy::default().decide(&in_use, &keyed, &first(), &Unlimited),
+        Decision::Ambiguous
     );
 }

@@ -102,3 +102,46 @@ fn malformed_toml_is_a_parse_error() {
         Err(ConfigError::Parse { .. })
     ));
 }
+
+/// Issue 13, item 1: no bucket limits a route below the account's rate by default.
+#[test]
+fn the_default_has_no_route_bucket_only_the_account() {
+    let buckets = Config::default().pacing.buckets;
+    assert_eq!(buckets.len(), 1, "{buckets:?}");
+    assert_eq!(buckets[0].name, redial_policy::config::ACCOUNT_BUCKET);
+    assert_eq!(buckets[0].routes, ["*"]);
+}
+
+#[test]
+fn pause_slot_wait_reconcile_and_support_keys_are_read_and_validated() {
+    let c = Config::default();
+    assert_eq!(
+        c.max_pause(),
+        c.retry.max_retry_after,
+        "max_pause defaults to it"
+    );
+    assert_eq!(
+        c.slots.max_wait, None,
+        "creates wait for a slot as long as it takes"
+    );
+    assert!(c.retry.reconcile);
+    let c = Config::from_toml_str(
+        "[pacing]\nmax_pause = \"2h\"\n[slots]\nmax_wait = \"30m\"\n[retry]\nreconcile_settle = \"3s\"\n[support]\nprovider_repeats = 3",
+    )
+    .unwrap();
+    assert_eq!(c.max_pause(), std::time::Duration::from_secs(7200));
+    assert_eq!(c.slots.max_wait, Some(std::time::Duration::from_secs(1800)));
+    assert_eq!(c.support.provider_repeats, 3);
+    let e = err(
+        "[pacing]\nmax_pause = \"0s\"\n[slots]\nmax_wait = \"0s\"\n[support]\nprovider_repeats = 0",
+    );
+    for key in [
+        "pacing.max_pause",
+        "slots.max_wait",
+        "support.provider_repeats",
+    ] {
+        assert!(e.contains(key), "{key}: {e}");
+    }
+    let e = err("[twilio]\nthrottle = [21610]\nretry = []");
+    assert!(e.contains("twilio.throttle") && e.contains("21610"), "{e}");
+}

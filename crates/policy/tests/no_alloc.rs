@@ -35,6 +35,7 @@ fn decide_and_backoff_do_not_allocate() {
     let policy = Policy::default();
     let request = RequestInfo::new(Method::Get, "/v1/calls/call_1");
     let attempt = Attempt {
+        waits: 0,
         number: 1,
         elapsed: Duration::ZERO,
         previous_delay: Duration::ZERO,

@@ -39,9 +39,13 @@ proptest! {
         if status == 429 { e = e.with_code(ErrorCode::RateLimitExceeded); }
         if let Some(s) = retry_after { e = e.with_retry_after(Duration::from_secs(s)); }
         let request = RequestInfo::new(Method::Get, "/v1/agents");
-        let attempt = Attempt { number, elapsed: Duration::from_millis(elapsed_ms), previous_delay: Duration::ZERO, jitter: sample };
+        let attempt = Attempt { number, waits: 0, elapsed: Duration::from_millis(elapsed_ms), previous_delay: Duration::ZERO, jitter: sample };
         let d = policy.decide(&Failure::Api(e), &request, &attempt, &Unlimited);
-        if let Some(after) = d.retry_delay() {
+        if let Decision::Throttle { .. } = d {
+            // A throttle is a wait, not an attempt: the transport pauses the account and bounds
+            // the request's wait with `pacing.max_pause`, not the deadline.
+            prop_assert_eq!(status, 429);
+        } else if let Some(after) = d.retry_delay() {
             prop_assert!(attempt.elapsed + after < policy.limits(&request).deadline);
             prop_assert!(after <= Duration::from_secs(60));
         } else {

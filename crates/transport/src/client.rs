@@ -57,6 +57,14 @@ pub(crate) struct Inner {
     pub(crate) halts: Halts,
     /// Metric handles of the success path.
     pub(crate) success_metrics: crate::metrics::SuccessHandles,
+    /// Why the account (or the creates) are paused.
+    pub(crate) pauses: crate::pause::Pauses,
+    /// Keys of creates that ended ambiguous under honoured keys.
+    pub(crate) in_doubt: crate::in_doubt::InDoubt,
+    /// Birth instants of calls, for the absolute `polling.max_wait`.
+    pub(crate) births: crate::births::Births,
+    /// Provider errors per operation, across requests, for support reports.
+    pub(crate) provider_window: crate::support::ProviderWindow,
     rng: Mutex<SmallRng>,
 }
 
@@ -109,6 +117,22 @@ impl Client {
     /// The halted scopes.
     pub fn halts(&self) -> &Halts {
         &self.inner.halts
+    }
+
+    /// Whether the account is paused (a throttle's `Retry-After`), until when and why: nothing
+    /// is sent until then, and requests that may not wait that long (`pacing.max_pause`) end
+    /// with [`crate::Error::Paused`]. A campaign asks this to stop at once instead of letting
+    /// every contact find out.
+    pub fn pause(&self) -> Option<crate::PauseInfo> {
+        let until = self.inner.limiter.pacer().paused_until()?;
+        let retry_in = until.saturating_duration_since(crate::clock::now());
+        if retry_in.is_zero() {
+            return None;
+        }
+        Some(crate::PauseInfo::new(
+            retry_in,
+            self.inner.pauses.account_cause(),
+        ))
     }
 
     /// The limiter (pacer, call slots, breakers, budget).
@@ -212,6 +236,10 @@ impl ClientBuilder {
                 limiter,
                 halts: Halts::default(),
                 success_metrics: crate::metrics::SuccessHandles::default(),
+                pauses: crate::pause::Pauses::default(),
+                in_doubt: crate::in_doubt::InDoubt::default(),
+                births: crate::births::Births::default(),
+                provider_window: crate::support::ProviderWindow::default(),
                 rng: Mutex::new(rng),
             }),
         })

@@ -1,6 +1,6 @@
 //! [`Error`]: every way a request can end without success, matchable without parsing strings.
 
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use redial_policy::{ApiError, ConfigError, ErrorCode, Failure, GiveUpReason, HaltScope};
 
@@ -29,6 +29,9 @@ pub struct FailureDetail {
     /// An attempt of this (non-idempotent) request may have acted on the server: reconcile
     /// before repeating it.
     pub may_have_acted: bool,
+    /// When the request was first sent (wall clock), if it was: a reconciliation looks for a
+    /// call created after this (see `Calls::reconcile`).
+    pub first_sent: Option<SystemTime>,
 }
 
 impl FailureDetail {
@@ -41,6 +44,7 @@ impl FailureDetail {
             give_up: None,
             support: None,
             may_have_acted: false,
+            first_sent: None,
         }
     }
 }
@@ -120,6 +124,39 @@ pub enum Error {
         /// The operation.
         operation: &'static str,
     },
+    /// The account is paused (a throttle's `Retry-After`: a quota, or Twilio's rate limit) for
+    /// longer than this request may wait (`pacing.max_pause`), or it was throttled for longer
+    /// than that in all. It ended without being sent (this time): it is re-dialable after
+    /// `resume_at`, never failed. `Client::pause` tells whether the whole account is paused.
+    #[error(
+        "{operation}: not sent, the account is paused for another {:.0}s (until {}){}",
+        .retry_in.as_secs_f64(),
+        humantime::format_rfc3339_seconds(*.resume_at),
+        describe_cause(.cause.as_deref())
+    )]
+    Paused {
+        /// When sending may resume (wall clock).
+        resume_at: SystemTime,
+        /// How long from the end of the request.
+        retry_in: Duration,
+        /// The throttle answer that caused the pause, when this client saw it.
+        cause: Option<Box<ApiError>>,
+        /// What happened before (earlier attempts, if any).
+        detail: Box<FailureDetail>,
+        /// The operation.
+        operation: &'static str,
+    },
+    /// A create waited `slots.max_wait` in all for a call slot without getting one; it ended
+    /// without being sent (this time). Re-dialable, never failed.
+    #[error("{operation}: not sent, no call slot within {:.0}s", .waited.as_secs_f64())]
+    SlotWait {
+        /// How long it waited for a slot.
+        waited: Duration,
+        /// What happened before (earlier attempts, if any).
+        detail: Box<FailureDetail>,
+        /// The operation.
+        operation: &'static str,
+    },
     /// The caller's `before_send` hook failed, so the request was not sent (this time).
     #[error("{operation}: not sent, the before-send hook failed: {reason}")]
     Aborted {
@@ -164,6 +201,10 @@ pub enum ClientConfigError {
     Http(String),
 }
 
+fn describe_cause(cause: Option<&ApiError>) -> String {
+    cause.map_or_else(String::new, |c| format!(": {c}"))
+}
+
 fn describe(d: &FailureDetail) -> String {
     let mut s = match &d.last {
         Some(f) => f.to_string(),
@@ -186,14 +227,31 @@ impl Error {
             | Self::Timeout { detail, .. }
             | Self::CircuitOpen { detail, .. }
             | Self::BudgetExhausted { detail, .. }
+            | Self::Paused { detail, .. }
+            | Self::SlotWait { detail, .. }
             | Self::Aborted { detail, .. } => Some(detail),
             Self::InvalidInput(_) | Self::Config(_) => None,
         }
     }
 
-    /// The last error answer of the API, if any.
+    /// The last error answer of the API, if any (for [`Error::Paused`] without an answer of
+    /// its own: the throttle that paused the account).
     pub fn api_error(&self) -> Option<&ApiError> {
-        self.detail()?.last.as_ref()?.api()
+        match self.detail()?.last.as_ref() {
+            Some(last) => last.api(),
+            None => match self {
+                Self::Paused { cause, .. } => cause.as_deref(),
+                _ => None,
+            },
+        }
+    }
+
+    /// For [`Error::Paused`]: when sending may resume.
+    pub fn resume_at(&self) -> Option<SystemTime> {
+        match self {
+            Self::Paused { resume_at, .. } => Some(*resume_at),
+            _ => None,
+        }
     }
 
     /// The error code: the API's, or the one the client-side check stands in for.
@@ -252,11 +310,12 @@ impl Error {
         }
     }
 
-    /// The low-cardinality outcome label used in metrics: `fatal`, `halted`, …
+    /// The low-cardinality outcome label used in metrics: `fatal`, `halted`, … [`Error::Paused`]
+    /// and [`Error::SlotWait`] are `halted`: re-dialable, never failed.
     pub fn outcome(&self) -> &'static str {
         match self {
             Self::Fatal { .. } => "fatal",
-            Self::Halted { .. } => "halted",
+            Self::Halted { .. } | Self::Paused { .. } | Self::SlotWait { .. } => "halted",
             Self::Exhausted { .. } => "exhausted",
             Self::Ambiguous { .. } => "ambiguous",
             Self::Timeout { .. } => "timeout",

@@ -1,7 +1,10 @@
-//! The retry loop: per attempt, wait for a call slot (creates) and for pacing, then — right
-//! before sending — check the halted scopes, the circuit and the time left; send with the
-//! per-attempt timeout, parse, `Policy::evaluate`, and act on the decision. The total deadline,
-//! the attempt limits and the retry budget bound it.
+//! The retry loop: per attempt, wait for a call slot (creates) and for pacing (and through it
+//! for an account pause), then — right before sending — check the halted scopes, the circuit
+//! and the time left; send with the per-attempt timeout, parse, `Policy::evaluate`, and act on
+//! the decision. The deadline (from the first send), the attempt limits and the retry budget
+//! bound the attempts; waiting is not a failure: queueing for a slot or the pacer, a pause
+//! and a throttle are not charged to them (`pacing.max_pause` and `slots.max_wait` bound those
+//! waits, ending the request unsent and re-dialable).
 //!
 //! Two rules keep a person from being dialled twice: a request that is not safe to repeat is
 //! never sent with less than a full attempt's time left (a timeout mid-send would make it
@@ -15,11 +18,11 @@
 use std::future::{Future, poll_fn};
 use std::pin::pin;
 use std::task::Poll;
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use redial_limiter::{CallSlot, CircuitOpen, Permit};
 use redial_policy::{
-    Action, Attempt, Decision, ErrorCode, ErrorType, Failure, GiveUpReason, Policy, RequestInfo,
+    Action, ApiError, Attempt, Decision, ErrorCode, Failure, GiveUpReason, Policy, RequestInfo,
     RetryBudget, SideEffect, Unlimited,
 };
 use serde::de::DeserializeOwned;
@@ -33,10 +36,7 @@ use crate::clock;
 use crate::error::{Error, FailureDetail};
 use crate::metrics as m;
 use crate::request::Request;
-use crate::support::SupportReport;
-
-/// Provider errors of one operation from which a support report is assembled.
-const PROVIDER_REPEATS_FOR_REPORT: u32 = 2;
+use crate::support::{self, SupportReport};
 
 impl Client {
     /// Runs a logical request to its end and decodes the answer.
@@ -104,23 +104,13 @@ impl Client {
         started: Instant,
     ) -> Result<(T, u32), Error> {
         // The loop's state lives across every await for the whole request: it keeps only what
-        // later attempts need (the request's `info` is rebuilt from `req` where used), so the
-        // boxed state stays small.
+        // later attempts need (the request's `info` and limits are rebuilt from `req` where
+        // used), so the boxed state stays small.
         let inner = &self.inner;
         let policy = inner.policy.load_full();
-        let (attempt_timeout, deadline, repeatable, send_window) = {
-            let info = req.info();
-            let limits = policy.limits(&info);
-            (
-                limits.attempt_timeout,
-                started + limits.deadline,
-                policy.may_repeat(&info),
-                // Least time left in which a request that is not safe to repeat is still sent.
-                limits.attempt_timeout.min(limits.deadline / 2),
-            )
-        };
         inner.limiter.budget().deposit();
         let mut end = Ending::new(req, started);
+        end.may_have_acted = req.in_doubt;
 
         loop {
             // Fail fast before queueing: a halted scope or an open circuit.
@@ -128,20 +118,17 @@ impl Client {
             if let Some(held) = slot.as_deref_mut()
                 && held.is_none()
             {
-                *held = Some(
-                    until(deadline, inner.limiter.slots().acquire())
-                        .await
-                        .map_err(|_| end.deadline())?,
-                );
+                *held = Some(self.wait_for_slot(&policy, &mut end).await?);
             }
-            until(
-                deadline,
-                inner.limiter.pacer().acquire(req.method, &req.path),
-            )
-            .await
-            .map_err(|_| end.deadline())?;
-            let left = deadline.saturating_duration_since(clock::now());
-            if left.is_zero() || (!repeatable && left < send_window) {
+            self.wait_for_pacer(&policy, &mut end).await?;
+            let limits = policy.limits(&req.info());
+            let now = clock::now();
+            // The deadline runs from the first send: queueing before it is not charged.
+            let deadline = *end.deadline.get_or_insert(now + limits.deadline);
+            let left = deadline.saturating_duration_since(now);
+            // Least time left in which a request that is not safe to repeat is still sent.
+            let send_window = limits.attempt_timeout.min(limits.deadline / 2);
+            if left.is_zero() || (!policy.may_repeat(&req.info()) && left < send_window) {
                 return Err(end.deadline());
             }
             // The waits may have been long: look again right before sending, and take the
@@ -156,8 +143,11 @@ impl Client {
                     operation: req.route,
                 }));
             }
-            let attempt_timeout = attempt_timeout.min(left);
+            let attempt_timeout = limits.attempt_timeout.min(left);
             end.attempts += 1;
+            if end.first_sent.is_none() {
+                end.first_sent = Some(clock::wall_now());
+            }
             let n = end.attempts;
             let attempt_span = tracing::debug_span!(
                 "attempt",
@@ -181,7 +171,7 @@ impl Client {
                 Err(f) => f,
             };
 
-            let after = self.after_failure(
+            let next = self.after_failure(
                 &policy,
                 failure,
                 permit,
@@ -189,12 +179,115 @@ impl Client {
                 &mut end,
                 slot.as_deref_mut(),
             )?;
-            if clock::now() + after >= deadline {
-                return Err(end.deadline());
+            match next {
+                Next::Backoff(after) => {
+                    if clock::now() + after >= end.deadline_at() {
+                        return Err(end.deadline());
+                    }
+                    sleep(after).await;
+                    end.previous_delay = after;
+                }
+                Next::Throttled(after) => {
+                    // A wait, not an attempt: bounded by `max_pause` in all, not charged.
+                    let max_pause = policy.config().max_pause();
+                    if end.throttle_waited.saturating_add(after) > max_pause {
+                        let cause = end.last_api_error();
+                        return Err(end.paused(after, cause));
+                    }
+                    sleep(after).await;
+                    end.throttle_waited += after;
+                    end.waited(after);
+                    end.previous_delay = after;
+                }
+                Next::SlotWait(after) => {
+                    // Waiting for a slot: bounded by `slots.max_wait` in all, not charged.
+                    if let Some(max) = policy.config().slots.max_wait
+                        && end.slot_waited.saturating_add(after) > max
+                    {
+                        return Err(end.slot_wait());
+                    }
+                    sleep(after).await;
+                    end.slot_waited += after;
+                    end.waited(after);
+                    end.previous_delay = after;
+                }
             }
-            sleep(after).await;
-            end.previous_delay = after;
         }
+    }
+
+    /// Waits for a call slot for a create: after a `concurrent_call_limit` Retry-After (which
+    /// delays creates only), then for the slot itself, bounded by `slots.max_wait` in all.
+    /// Neither wait is charged to the deadline.
+    async fn wait_for_slot(
+        &self,
+        policy: &Policy,
+        end: &mut Ending<'_, '_>,
+    ) -> Result<CallSlot, Error> {
+        let inner = &self.inner;
+        if let Some((until, cause)) = inner.pauses.creates_until() {
+            let remaining = until.saturating_duration_since(clock::now());
+            if remaining > policy.config().max_pause() {
+                return Err(end.paused(remaining, Some(cause)));
+            }
+            sleep(remaining).await;
+            end.waited(remaining);
+        }
+        let started = clock::now();
+        let got = match policy.config().slots.max_wait {
+            None => Some(inner.limiter.slots().acquire().await),
+            Some(max) => {
+                let limit = started + max.saturating_sub(end.slot_waited);
+                until(limit, inner.limiter.slots().acquire()).await.ok()
+            }
+        };
+        let waited = clock::now().saturating_duration_since(started);
+        end.slot_waited += waited;
+        end.waited(waited);
+        got.ok_or_else(|| end.slot_wait())
+    }
+
+    /// Waits for the pacer (and through it for an account pause). A pause whose remaining
+    /// length is more than this request may wait (`pacing.max_pause`) ends the request unsent
+    /// with [`Error::Paused`]: checked before queueing and whenever the pause changes while it
+    /// waits. The wait is not charged to the deadline.
+    async fn wait_for_pacer(&self, policy: &Policy, end: &mut Ending<'_, '_>) -> Result<(), Error> {
+        let pacer = self.inner.limiter.pacer();
+        let req = end.req;
+        let max_pause = policy.config().max_pause();
+        self.pause_too_long(end, max_pause)?;
+        let started = clock::now();
+        let mut acquire = pin!(pacer.acquire(req.method, &req.path));
+        // The common case: the bucket has room and nothing is paused. No timer, no allocation.
+        if poll_fn(|cx| Poll::Ready(acquire.as_mut().poll(cx)))
+            .await
+            .is_ready()
+        {
+            return Ok(());
+        }
+        loop {
+            // Registered before the look, so a pause that starts in between is not missed.
+            let changed = pacer.pause_changed();
+            self.pause_too_long(end, max_pause)?;
+            tokio::select! {
+                biased;
+                () = &mut acquire => break,
+                () = changed => {}
+            }
+        }
+        end.waited(clock::now().saturating_duration_since(started));
+        Ok(())
+    }
+
+    /// [`Error::Paused`] when the account is paused for longer than `max_pause`.
+    fn pause_too_long(&self, end: &mut Ending<'_, '_>, max_pause: Duration) -> Result<(), Error> {
+        let Some(until) = self.inner.limiter.pacer().paused_until() else {
+            return Ok(());
+        };
+        let remaining = until.saturating_duration_since(clock::now());
+        if remaining > max_pause {
+            return Err(end.paused(remaining, self.inner.pauses.account_cause()));
+        }
+        Ok(())
     }
 
     /// What a failed attempt leads to: the delay before the next attempt, or the error that
@@ -210,12 +303,16 @@ impl Client {
         attempt_span: &tracing::Span,
         end: &mut Ending<'_, '_>,
         slot: Option<&mut Option<CallSlot>>,
-    ) -> Result<Duration, Error> {
+    ) -> Result<Next, Error> {
         let inner = &self.inner;
         let req = end.req;
+        let limits = policy.limits(&req.info());
         let attempt = Attempt {
             number: end.attempts,
-            elapsed: clock::now().saturating_duration_since(end.started),
+            waits: end.waits,
+            elapsed: limits
+                .deadline
+                .saturating_sub(end.deadline_at().saturating_duration_since(clock::now())),
             previous_delay: end.previous_delay,
             jitter: inner.jitter(),
         };
@@ -228,9 +325,12 @@ impl Client {
         let decision = eval.decision;
         record_attempt(attempt_span, &failure, &decision);
         m::failed_attempt(req.group, &failure, &eval.classification, &decision);
-        // Only retryable failures (server, provider, timeouts) speak of the endpoint's
-        // health; a 4xx or a 429 is an answer from a healthy server.
-        let unhealthy = eval.classification.action == Action::Retry;
+        // Only failures of the server (5xx, provider errors, timeouts) speak of the
+        // endpoint's health; a 4xx or a 429 is an answer from a healthy server.
+        let client_error = failure
+            .api()
+            .is_some_and(|e| (400..500).contains(&e.status));
+        let unhealthy = eval.classification.action == Action::Retry && !client_error;
         inner
             .limiter
             .breakers()
@@ -240,25 +340,76 @@ impl Client {
         {
             end.may_have_acted = true;
         }
-        let is_slot_limit =
-            failure.api().and_then(|e| e.code.as_ref()) == Some(&ErrorCode::ConcurrentCallLimit);
-        if let Some(held) = slot
-            && is_slot_limit
+        let api = failure.api();
+        if let Some(e) = api
+            && support::is_provider_error(e)
         {
-            // Give our slot back first: the limit shrinks to the calls still live.
-            held.take();
-            inner.limiter.slots().on_limit_hit();
+            // Counted per operation across requests: a repeat is a support case even when
+            // each request saw the error once.
+            let s = &policy.config().support;
+            let count = inner
+                .provider_window
+                .record(req.route, clock::now(), s.provider_window);
+            end.provider_errors = end.provider_errors.max(count);
+            end.provider_repeated |= count >= s.provider_repeats;
+        }
+        let retry_after = api.and_then(|e| e.retry_after);
+        let is_slot_limit =
+            api.and_then(|e| e.code.as_ref()) == Some(&ErrorCode::ConcurrentCallLimit);
+        if let Some(held) = slot {
+            if is_slot_limit {
+                // Give our slot back first: the limit shrinks to the calls still live.
+                held.take();
+                inner.limiter.slots().on_limit_hit();
+                if let (Some(ra), Some(e)) = (retry_after, api) {
+                    inner.pauses.pause_creates(ra, e);
+                }
+            } else if eval.classification.side_effect == SideEffect::NotActed && !end.may_have_acted
+            {
+                // Nothing happened: no call holds this slot while the create backs off.
+                held.take();
+            }
+        }
+        if let Decision::Throttle { retry_after, .. } = &decision {
+            inner
+                .limiter
+                .pacer()
+                .on_throttle(req.method, &req.path, *retry_after);
+            if let (Some(_), Some(e)) = (retry_after, api) {
+                inner.pauses.set_account_cause(e);
+            }
+        } else {
+            inner.limiter.pacer().on_answer(req.method, &req.path);
         }
         end.record(failure);
 
         match decision {
-            Decision::Retry { after } | Decision::WaitSlot { after } => Ok(after),
+            Decision::Retry { after } => Ok(Next::Backoff(after)),
             Decision::Throttle { after, retry_after } => {
-                inner
-                    .limiter
-                    .pacer()
-                    .on_throttle(req.method, &req.path, retry_after);
-                Ok(after)
+                end.waits += 1;
+                // A Retry-After pauses the account: the pacer holds this request (and every
+                // other) until then, so it need not sleep as well.
+                let covered = retry_after.is_some_and(|ra| {
+                    inner
+                        .limiter
+                        .pacer()
+                        .paused_until()
+                        .is_some_and(|u| u + Duration::from_millis(1) >= clock::now() + ra)
+                });
+                Ok(Next::Throttled(if covered {
+                    Duration::ZERO
+                } else {
+                    after
+                }))
+            }
+            Decision::WaitSlot { after } => {
+                end.waits += 1;
+                // A Retry-After delays every create (the slot wait honours it).
+                Ok(Next::SlotWait(if retry_after.is_some() {
+                    Duration::ZERO
+                } else {
+                    after
+                }))
             }
             // An opt-out is final and must reach the caller as one, even if an earlier
             // attempt may have acted (`detail.may_have_acted` says so).
@@ -353,13 +504,35 @@ fn circuit_open(req: &Request<'_>, open: CircuitOpen) -> Error {
     }
 }
 
+/// What comes after a failed attempt that is tried again.
+#[derive(Debug, Clone, Copy)]
+enum Next {
+    /// A retry after this backoff: charged to the deadline.
+    Backoff(Duration),
+    /// A throttle: wait this long (zero when the account pause holds the request anyway).
+    Throttled(Duration),
+    /// `concurrent_call_limit`: wait this long, then for a slot.
+    SlotWait(Duration),
+}
+
 /// What the loop knows about how the request is going, to build its final error. Small on
 /// purpose: it lives in the loop's state for the whole request, and the success path never
 /// needs a [`FailureDetail`], which is built only when the request ends in an error.
 struct Ending<'r, 'a> {
     req: &'r Request<'a>,
     started: Instant,
+    /// The deadline: set at the first send, pushed back by every wait after it (slot,
+    /// pacer, pause, throttle), so it bounds attempts and retry backoff only.
+    deadline: Option<Instant>,
+    /// When the first attempt was sent (wall clock).
+    first_sent: Option<SystemTime>,
+    /// Time waited for call slots (bounded by `slots.max_wait`).
+    slot_waited: Duration,
+    /// Time waited after throttles without a pause (bounded by `pacing.max_pause`).
+    throttle_waited: Duration,
     attempts: u32,
+    /// Attempts answered by a throttle or a slot wait: not charged to `max_attempts`.
+    waits: u32,
     /// An attempt of this (non-idempotent) request may have acted on the server.
     may_have_acted: bool,
     give_up: Option<GiveUpReason>,
@@ -367,7 +540,10 @@ struct Ending<'r, 'a> {
     previous_delay: Duration,
     /// The last failure, boxed: only failed attempts pay for it.
     last: Option<Box<Failure>>,
+    /// Provider errors of this operation in the `[support]` window (across requests).
     provider_errors: u32,
+    /// They reached `support.provider_repeats`: a support case.
+    provider_repeated: bool,
 }
 
 impl<'r, 'a> Ending<'r, 'a> {
@@ -375,22 +551,40 @@ impl<'r, 'a> Ending<'r, 'a> {
         Self {
             req,
             started,
+            deadline: None,
+            first_sent: None,
+            slot_waited: Duration::ZERO,
+            throttle_waited: Duration::ZERO,
             attempts: 0,
+            waits: 0,
             may_have_acted: false,
             give_up: None,
             previous_delay: Duration::ZERO,
             last: None,
             provider_errors: 0,
+            provider_repeated: false,
         }
     }
 
-    fn record(&mut self, failure: Failure) {
-        if let Some(e) = failure.api()
-            && e.error_type == Some(ErrorType::Provider)
-        {
-            self.provider_errors += 1;
+    /// A wait that is not charged to the deadline: push it back by as much.
+    fn waited(&mut self, d: Duration) {
+        if let Some(deadline) = &mut self.deadline {
+            *deadline += d;
         }
+    }
+
+    /// The deadline (the request's start, before anything was sent).
+    fn deadline_at(&self) -> Instant {
+        self.deadline.unwrap_or(self.started)
+    }
+
+    fn record(&mut self, failure: Failure) {
         self.last = Some(Box::new(failure));
+    }
+
+    /// The last failure's API error, if any.
+    fn last_api_error(&self) -> Option<ApiError> {
+        self.last.as_ref().and_then(|f| f.api()).cloned()
     }
 
     /// The detail of the error that ends the request (the last failure moves into it). Call
@@ -402,7 +596,9 @@ impl<'r, 'a> Ending<'r, 'a> {
         detail.elapsed = clock::now().saturating_duration_since(self.started);
         detail.give_up = self.give_up.take();
         detail.may_have_acted = self.may_have_acted;
-        attach_support(&mut detail, self.req, self.provider_errors);
+        detail.first_sent = self.first_sent;
+        let provider = self.provider_repeated.then_some(self.provider_errors);
+        attach_support(&mut detail, self.req, provider);
         detail
     }
 
@@ -423,6 +619,27 @@ impl<'r, 'a> Ending<'r, 'a> {
             operation: self.req.route,
             slot: None,
         }
+    }
+
+    /// Ends the request unsent because the account is paused for `retry_in` more.
+    fn paused(&mut self, retry_in: Duration, cause: Option<ApiError>) -> Error {
+        self.finish(|detail, operation| Error::Paused {
+            resume_at: clock::wall_now() + retry_in,
+            retry_in,
+            cause: cause.map(Box::new),
+            detail,
+            operation,
+        })
+    }
+
+    /// Ends a create unsent because it waited `slots.max_wait` for a slot.
+    fn slot_wait(&mut self) -> Error {
+        let waited = self.slot_waited;
+        self.finish(|detail, operation| Error::SlotWait {
+            waited,
+            detail,
+            operation,
+        })
     }
 
     /// Ends the request with an error from a gate (halt, circuit), keeping what happened.
@@ -480,27 +697,27 @@ fn record_attempt(span: &tracing::Span, failure: &Failure, decision: &Decision) 
     tracing::debug!(parent: span, decision = decision.as_str(), "attempt failed: {failure}");
 }
 
-/// Attaches a support report when Nixflex asks for one: on a server error, or on a provider
-/// error that repeated for this operation.
-fn attach_support(detail: &mut FailureDetail, req: &Request<'_>, provider_errors: u32) {
+/// Attaches a support report when Nixflex asks for one: on a server error (a bare gateway
+/// page included), or on a provider error that repeated for this operation (`provider` is the
+/// count in the window when it reached `support.provider_repeats`).
+fn attach_support(detail: &mut FailureDetail, req: &Request<'_>, provider: Option<u32>) {
     let Some(Failure::Api(e)) = &detail.last else {
         return;
     };
-    let server =
-        e.error_type == Some(ErrorType::Server) || (e.status == 500 && e.error_type.is_none());
-    let provider = provider_errors >= PROVIDER_REPEATS_FOR_REPORT;
-    if !(server || provider) {
+    let repeats = if support::reported_at_once(e) {
+        1
+    } else if let Some(n) = provider.filter(|_| support::is_provider_error(e)) {
+        n
+    } else {
         return;
-    }
-    let repeats = if provider { provider_errors } else { 1 };
-    let mut report = SupportReport::new(
-        e,
-        req.route,
-        detail.attempts,
-        repeats,
-        clock::wall_rfc3339(),
-    );
-    report.call_id = req.call_id.map(str::to_owned);
+    };
+    let subject = support::Subject {
+        operation: req.route,
+        agent_id: req.agent_id,
+        to: req.to,
+        call_id: req.call_id,
+    };
+    let report = SupportReport::new(e, subject, detail.attempts, repeats, clock::wall_rfc3339());
     m::support_report(e.error_type.as_ref());
     detail.support = Some(report);
 }

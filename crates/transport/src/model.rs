@@ -186,6 +186,136 @@ pub struct Call {
     /// The calling agent.
     #[serde(default)]
     pub agent_id: Option<String>,
+    /// When the call was created, RFC 3339, as the server sent it (**assumed** field).
+    #[serde(default)]
+    pub created_at: Option<String>,
+    /// The metadata given at creation, returned as sent (**assumed** field); redial's creates
+    /// carry their idempotency key in it under [`IDEMPOTENCY_KEY_FIELD`].
+    #[serde(default)]
+    pub metadata: Option<serde_json::Value>,
+}
+
+/// The `metadata` field under which every create carries its idempotency key, beside the
+/// caller's own metadata (which is kept; a caller's value under this name is replaced). It
+/// lets a reconciliation find the call a create placed when the server does not honour
+/// `Idempotency-Key`.
+pub const IDEMPOTENCY_KEY_FIELD: &str = "redial_idempotency_key";
+
+impl Call {
+    /// The idempotency key the call was created with, read from its metadata.
+    pub fn idempotency_key(&self) -> Option<&str> {
+        self.metadata.as_ref()?.get(IDEMPOTENCY_KEY_FIELD)?.as_str()
+    }
+
+    /// `created_at` as a time, when the server sent a parseable RFC 3339 value (`Z` or a
+    /// numeric offset).
+    pub fn created_at_time(&self) -> Option<std::time::SystemTime> {
+        parse_rfc3339(self.created_at.as_deref()?)
+    }
+}
+
+/// RFC 3339 with `Z` or a `+hh:mm`/`-hh:mm` offset (humantime reads only UTC forms).
+fn parse_rfc3339(text: &str) -> Option<std::time::SystemTime> {
+    use std::time::Duration;
+    let text = text.trim();
+    if let Some(utc) = text.strip_suffix('Z').or_else(|| text.strip_suffix('z')) {
+        return humantime::parse_rfc3339_weak(utc).ok();
+    }
+    let (local, sign, offset) = match text.len().checked_sub(6) {
+        Some(i) if text.is_char_boundary(i) => {
+            let (local, offset) = text.split_at(i);
+            match offset.as_bytes().first() {
+                Some(b'+') => (local, 1i64, &offset[1..]),
+                Some(b'-') => (local, -1i64, &offset[1..]),
+                _ => return humantime::parse_rfc3339_weak(text).ok(),
+            }
+        }
+        _ => return None,
+    };
+    let (h, m) = offset.split_once(':')?;
+    let minutes: i64 = h.parse::<i64>().ok()? * 60 + m.parse::<i64>().ok()?;
+    let at = humantime::parse_rfc3339_weak(local).ok()?;
+    let shift = Duration::from_secs(u64::try_from(minutes).ok()? * 60);
+    // Local time = UTC + offset, so UTC = local - offset.
+    if sign > 0 {
+        at.checked_sub(shift)
+    } else {
+        at.checked_add(shift)
+    }
+}
+
+/// `GET /v1/calls` query. Every filter is **assumed** (a server may ignore one it does not
+/// know), so readers filter the answer themselves.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ListCalls {
+    /// Only calls to this number.
+    pub to: Option<String>,
+    /// Only calls of this agent.
+    pub agent_id: Option<String>,
+    /// At most this many calls (the contract's default is 100); never assume more come back.
+    pub limit: Option<u32>,
+}
+
+impl ListCalls {
+    /// The path and query: `/v1/calls?to=%2B44…&agent_id=…&limit=…`.
+    pub(crate) fn path(&self) -> String {
+        let mut path = String::from("/v1/calls");
+        let mut sep = '?';
+        let mut push = |name: &str, value: &str| {
+            path.push(sep);
+            sep = '&';
+            path.push_str(name);
+            path.push('=');
+            for b in value.bytes() {
+                if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {
+                    path.push(char::from(b));
+                } else {
+                    path.push_str(&format!("%{b:02X}"));
+                }
+            }
+        };
+        if let Some(to) = &self.to {
+            push("to", to);
+        }
+        if let Some(agent) = &self.agent_id {
+            push("agent_id", agent);
+        }
+        if let Some(limit) = self.limit {
+            push("limit", &limit.to_string());
+        }
+        path
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn list_queries_are_encoded() {
+        let q = ListCalls {
+            to: Some("+447446466847".into()),
+            agent_id: Some("agent 1".into()),
+            limit: Some(100),
+        };
+        assert_eq!(
+            q.path(),
+            "/v1/calls?to=%2B447446466847&agent_id=agent%201&limit=100"
+        );
+        assert_eq!(ListCalls::default().path(), "/v1/calls");
+    }
+
+    #[test]
+    fn created_at_reads_utc_and_offsets() {
+        let t = |s: &str| {
+            parse_rfc3339(s).map(|t| t.duration_since(std::time::UNIX_EPOCH).unwrap().as_secs())
+        };
+        assert_eq!(t("1970-01-01T01:00:00Z"), Some(3600));
+        assert_eq!(t("1970-01-01T01:00:00.250Z"), Some(3600));
+        assert_eq!(t("1970-01-01T02:00:00+01:00"), Some(3600));
+        assert_eq!(t("1970-01-01T00:30:00-00:30"), Some(3600));
+        assert_eq!(t("yesterday"), None);
+    }
 }
 
 /// `POST /v1/messages` body and options.

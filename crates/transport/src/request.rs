@@ -19,8 +19,14 @@ pub(crate) struct Request<'a> {
     pub(crate) sender: Option<&'a str>,
     /// The call this request concerns, for support reports.
     pub(crate) call_id: Option<&'a str>,
+    /// The destination number of a call or message, for support reports.
+    pub(crate) to: Option<&'a str>,
     /// Run right before each send (a dialer's journal); an error stops the request unsent.
     pub(crate) before_send: Option<&'a crate::endpoints::BeforeSend<'a>>,
+    /// An earlier send of this request (same idempotency key) may have acted: it starts as
+    /// "may have acted", so no answer can turn it into a plain failure while the call may be
+    /// being placed.
+    pub(crate) in_doubt: bool,
 }
 
 impl std::fmt::Debug for Request<'_> {
@@ -51,7 +57,9 @@ impl<'a> Request<'a> {
             agent_id: None,
             sender: None,
             call_id: None,
+            to: None,
             before_send: None,
+            in_doubt: false,
         }
     }
 

@@ -1,5 +1,5 @@
-//! One pacing bucket: a governor GCRA limiter, a FIFO of waiters, a Retry-After pause and the
-//! CUBIC state of its adaptive rate.
+//! One pacing bucket: a governor GCRA limiter, a FIFO of waiters and the CUBIC state of its
+//! adaptive rate. (Retry-After pauses are account-wide: `pause.rs`.)
 //!
 //! governor decides (`check`, on our tokio clock); we do the waiting. governor's own
 //! `until_ready` is a check-then-sleep loop on `futures-timer`: waiters race each other (no
@@ -59,7 +59,6 @@ struct State {
     burst: NonZeroU32,
     adaptive: AdaptiveConfig,
     cubic: CubicState,
-    paused_until: Option<Instant>,
     queue: WaitQueue,
 }
 
@@ -85,15 +84,8 @@ fn gcra(rate: f64, burst: NonZeroU32, drained: bool) -> Gcra {
 }
 
 impl State {
-    /// Takes one cell if the bucket is not paused and governor allows it; otherwise says
-    /// when to ask again.
+    /// Takes one cell if governor allows it; otherwise says when to ask again.
     fn try_take(&mut self, now: Instant, epoch: Instant) -> Result<(), Instant> {
-        if let Some(until) = self.paused_until {
-            if until > now {
-                return Err(until);
-            }
-            self.paused_until = None;
-        }
         match self.gcra.check() {
             Ok(()) => {
                 if self.adaptive.enabled {
@@ -145,7 +137,6 @@ impl Bucket {
                 burst,
                 adaptive: adaptive.clone(),
                 cubic: CubicState::new(0.0),
-                paused_until: None,
                 queue: WaitQueue::default(),
             }),
             notify: Notify::new(),
@@ -222,18 +213,11 @@ impl Bucket {
             .record(clock::now().saturating_duration_since(start).as_secs_f64());
     }
 
-    pub(super) fn on_throttle(&self, retry_after: Option<Duration>) {
+    /// A throttle: lowers the adaptive rate (the account pause is the pacer's).
+    pub(super) fn on_throttle(&self) {
         let now = clock::now();
         let mut st = self.lock();
         self.metrics.throttles.increment(1);
-        if let Some(retry_after) = retry_after {
-            let until = now + retry_after;
-            let from = st.paused_until.map_or(now, |p| p.max(now));
-            if until > from {
-                self.metrics.pause.record((until - from).as_secs_f64());
-                st.paused_until = Some(until);
-            }
-        }
         if st.adaptive.enabled {
             let (rate, ceiling, adaptive) = (st.rate, st.ceiling, st.adaptive.clone());
             let new = st
@@ -243,6 +227,21 @@ impl Bucket {
             tracing::debug!(bucket = %self.name, from = rate, to = new, "pacer throttled");
             self.recovering.store(true, Ordering::Release);
         }
+        drop(st);
+        self.notify.notify_waiters();
+    }
+
+    /// Records how far an account pause was extended, under this bucket's label.
+    pub(super) fn record_pause(&self, extended: Duration) {
+        self.metrics.pause.record(extended.as_secs_f64());
+    }
+
+    /// Empties the bucket's burst (it refilled during a pause), keeping its rate: after a pause
+    /// the waiters are released at the rate, not all at once.
+    pub(super) fn drain(&self) {
+        let mut st = self.lock();
+        let rate = st.rate;
+        st.gcra = gcra(rate, st.burst, true);
         drop(st);
         self.notify.notify_waiters();
     }
@@ -269,7 +268,7 @@ impl Bucket {
         }
     }
 
-    /// Applies a new config for this bucket's name, keeping pause, queue and adaptive state.
+    /// Applies a new config for this bucket's name, keeping queue and adaptive state.
     pub(super) fn reconfigure(&self, config: &BucketConfig, adaptive: &AdaptiveConfig) {
         let mut st = self.lock();
         let burst = burst_of(config);
@@ -299,14 +298,15 @@ impl Bucket {
         }
     }
 
-    pub(super) fn snapshot(&self) -> BucketSnapshot {
+    /// The bucket's state; `paused_until` is the account pause, which holds every bucket.
+    pub(super) fn snapshot(&self, paused_until: Option<Instant>) -> BucketSnapshot {
         let st = self.lock();
         BucketSnapshot {
             name: self.name.clone(),
             rate: st.rate,
             ceiling: st.ceiling,
             burst: st.burst.get(),
-            paused_until: st.paused_until.filter(|&p| p > clock::now()),
+            paused_until,
             waiters: st.queue.len(),
         }
     }
@@ -320,7 +320,6 @@ impl fmt::Debug for Bucket {
             .field("rate", &st.rate)
             .field("ceiling", &st.ceiling)
             .field("burst", &st.burst)
-            .field("paused_until", &st.paused_until)
             .field("waiters", &st.queue.len())
             .finish_non_exhaustive()
     }

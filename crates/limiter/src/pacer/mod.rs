@@ -10,6 +10,7 @@
 
 mod bucket;
 mod in_process;
+mod pause;
 
 use std::time::Duration;
 
@@ -19,6 +20,7 @@ use redial_policy::config::PacingConfig;
 use tokio::time::Instant;
 
 pub use in_process::InProcessPacer;
+pub use pause::PROBE_TIMEOUT;
 
 /// Decides when a request may go, per method and path.
 pub trait Pacer: Send + Sync + std::fmt::Debug {
@@ -32,13 +34,38 @@ pub trait Pacer: Send + Sync + std::fmt::Debug {
     /// avoid an allocation on the hot path).
     fn acquire<'a>(&'a self, method: Method, path: &'a str) -> BoxFuture<'a, ()>;
 
-    /// The server answered `rate_limit_exceeded` for `method path`: lower the rate of the
-    /// buckets that paced it (adaptive), and pause them until `retry_after` from now when the
-    /// server sent one. A pause is never shortened by a later, shorter Retry-After.
+    /// The server throttled `method path` (`rate_limit_exceeded`, Twilio 20429): lower the
+    /// rate of the buckets that paced it (adaptive), and, when the server sent a Retry-After,
+    /// pause the whole account (every bucket) until `retry_after` from now, for its full
+    /// length. A pause is never shortened by a later, shorter Retry-After. Nothing is let
+    /// through during a pause; at its end one request (the probe) goes first and the rest
+    /// wait for its answer (any `on_*` report) or [`PROBE_TIMEOUT`], then go as the buckets
+    /// allow.
     fn on_throttle(&self, method: Method, path: &str, retry_after: Option<Duration>);
 
-    /// A request `method path` succeeded: lets an adaptive rate climb back.
+    /// A request `method path` succeeded: lets an adaptive rate climb back; ends a probe.
     fn on_success(&self, method: Method, path: &str);
+
+    /// A request `method path` got an answer that was neither a success nor a throttle (an
+    /// error answer, or none at all): ends a post-pause probe. Default: nothing.
+    fn on_answer(&self, method: Method, path: &str) {
+        let _ = (method, path);
+    }
+
+    /// Until when the account is paused, if it is. Default: the latest pause of any bucket
+    /// in [`Pacer::snapshot`].
+    fn paused_until(&self) -> Option<Instant> {
+        self.snapshot()
+            .into_iter()
+            .filter_map(|b| b.paused_until)
+            .max()
+    }
+
+    /// Completes at the next change of the account pause (a pause starts or grows), so a
+    /// waiter can decide whether to keep waiting. Registered when called. Default: never.
+    fn pause_changed(&self) -> BoxFuture<'_, ()> {
+        Box::pin(futures::future::pending())
+    }
 
     /// Applies a new `[pacing]` config. Buckets keep their state (adaptive rate, pause,
     /// waiters) when their name stays; a rate above the new ceiling is lowered to it.
@@ -60,7 +87,8 @@ pub struct BucketSnapshot {
     pub ceiling: f64,
     /// Configured burst.
     pub burst: u32,
-    /// Until when a Retry-After pauses the bucket, if it is paused.
+    /// Until when a Retry-After pauses the bucket (every bucket: pauses are account-wide), if
+    /// it is paused.
     pub paused_until: Option<Instant>,
     /// Requests waiting for this bucket.
     pub waiters: usize,

@@ -20,7 +20,7 @@ use crate::metrics as m;
 /// use redial_policy::config::SlotsConfig;
 ///
 /// # tokio::runtime::Builder::new_current_thread().enable_time().build().unwrap().block_on(async {
-/// let gate = InProcessSlotGate::new(&SlotsConfig { max_concurrent_calls: 2, increase_after: 5 });
+/// let gate = InProcessSlotGate::new(&SlotsConfig { max_concurrent_calls: 2, increase_after: 5, ..Default::default() });
 /// let slot = gate.acquire().await;
 /// assert_eq!(gate.held(), 1);
 /// drop(slot);

@@ -24,6 +24,7 @@ pub fn pacing(buckets: Vec<BucketConfig>, adaptive: bool) -> PacingConfig {
             enabled: adaptive,
             ..AdaptiveConfig::default()
         },
+        ..PacingConfig::default()
     }
 }
 

@@ -13,10 +13,6 @@ pub(crate) struct Rule {
 
 /// Attempts allowed when the latest failure is a provider error (upstream failures repeat).
 pub(crate) const PROVIDER_ERROR_MAX_ATTEMPTS: u32 = 3;
-/// Attempts allowed when the latest failure is a throttle; pacing slows these down.
-pub(crate) const THROTTLE_MAX_ATTEMPTS: u32 = 10;
-/// Attempts allowed when the latest failure is `concurrent_call_limit`; slot waits are cheap.
-pub(crate) const WAIT_SLOT_MAX_ATTEMPTS: u32 = 20;
 
 const fn rule(action: ActionName, scope: ScopeName, max_attempts: Option<u32>) -> Rule {
     Rule {
@@ -31,6 +27,9 @@ const fn fatal() -> Rule {
 const fn halt(scope: ScopeName) -> Rule {
     rule(ActionName::Halt, scope, None)
 }
+
+// Throttles and slot waits have no attempt ceiling: they are waits, not attempts (bounded by
+// `pacing.max_pause` and `slots.max_wait` in the transport).
 
 /// The default rule of a documented code.
 pub(crate) fn code_rule(code: &ErrorCode) -> Option<Rule> {
@@ -56,8 +55,8 @@ pub(crate) fn code_rule(code: &ErrorCode) -> Option<Rule> {
             Account,
             Some(PROVIDER_ERROR_MAX_ATTEMPTS),
         ),
-        C::RateLimitExceeded => rule(ActionName::Throttle, Account, Some(THROTTLE_MAX_ATTEMPTS)),
-        C::ConcurrentCallLimit => rule(ActionName::WaitSlot, Account, Some(WAIT_SLOT_MAX_ATTEMPTS)),
+        C::RateLimitExceeded => rule(ActionName::Throttle, Account, None),
+        C::ConcurrentCallLimit => rule(ActionName::WaitSlot, Account, None),
         C::Unknown(_) => return None,
     })
 }
@@ -68,11 +67,7 @@ pub(crate) fn type_rule(t: &ErrorType) -> Option<Rule> {
     Some(match t {
         T::Authentication => halt(ScopeName::Account),
         T::Permission | T::InvalidRequest | T::NotFound | T::Conflict => fatal(),
-        T::RateLimit => rule(
-            ActionName::Throttle,
-            ScopeName::Account,
-            Some(THROTTLE_MAX_ATTEMPTS),
-        ),
+        T::RateLimit => rule(ActionName::Throttle, ScopeName::Account, None),
         T::Provider => rule(
             ActionName::Retry,
             ScopeName::Account,
@@ -88,11 +83,7 @@ pub(crate) fn status_rule(status: u16) -> Rule {
     match status {
         401 => halt(ScopeName::Account),
         408 => rule(ActionName::Retry, ScopeName::Account, None),
-        429 => rule(
-            ActionName::Throttle,
-            ScopeName::Account,
-            Some(THROTTLE_MAX_ATTEMPTS),
-        ),
+        429 => rule(ActionName::Throttle, ScopeName::Account, None),
         502 => rule(
             ActionName::Retry,
             ScopeName::Account,

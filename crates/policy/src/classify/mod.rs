@@ -7,7 +7,7 @@ use std::collections::HashMap;
 
 use crate::action::{Action, Classification, HaltScope, MatchedBy, SideEffect};
 use crate::config::{
-    ActionName, Config, RuleConfig, ScopeName, TWILIO_OPTED_OUT_CODES, TwilioConfig,
+    ActionName, Config, Idempotency, RuleConfig, ScopeName, TWILIO_OPTED_OUT_CODES, TwilioConfig,
 };
 use crate::error::{ApiError, ErrorCode, ErrorType, Failure, TransportError, TransportKind};
 use crate::request::RequestInfo;
@@ -23,7 +23,12 @@ pub(crate) struct Classifier {
     extra_types: HashMap<String, Rule>,
     outbound_failed_overridden: bool,
     twilio: TwilioConfig,
+    idempotency: Idempotency,
 }
+
+/// The code a server that honours `Idempotency-Key` answers (409) while the first request
+/// with the key is still being handled. Not in the contract's table; common practice (Stripe).
+pub(crate) const IDEMPOTENCY_KEY_IN_USE: &str = "idempotency_key_in_use";
 
 fn apply(base: Option<Rule>, cfg: &RuleConfig) -> Rule {
     let base = base.unwrap_or(Rule {
@@ -72,6 +77,7 @@ impl Classifier {
             extra_types,
             outbound_failed_overridden,
             twilio: config.twilio.clone(),
+            idempotency: config.retry.idempotency,
         }
     }
 
@@ -96,7 +102,41 @@ impl Classifier {
         }
     }
 
+    /// A 409 that says the request's idempotency key is still in use: the first request with
+    /// the key is being handled (it may be placing the call). The answer is to wait and send
+    /// the same key again, never to give up: `idempotency_key_in_use` on any keyed request,
+    /// or — when keys are honoured — a 409 that names no documented code on a keyed POST.
+    fn key_in_use(&self, e: &ApiError, request: &RequestInfo<'_>) -> bool {
+        if !request.idempotency_key || e.status != 409 {
+            return false;
+        }
+        match &e.code {
+            Some(c) if c.as_str() == IDEMPOTENCY_KEY_IN_USE => true,
+            Some(c) if !c.is_unknown() => false,
+            _ => {
+                self.idempotency == Idempotency::Honoured
+                    && request.method == crate::route::Method::Post
+            }
+        }
+    }
+
     fn classify_api(&self, e: &ApiError, request: &RequestInfo<'_>) -> Classification {
+        if self.key_in_use(e, request) {
+            return Classification {
+                action: Action::Retry,
+                // The first request with this key may be acting right now.
+                side_effect: SideEffect::MayHaveActed,
+                matched_by: if e.code.is_some() {
+                    MatchedBy::Code
+                } else {
+                    MatchedBy::Status
+                },
+                unknown_code: false,
+                unknown_type: false,
+                opted_out: false,
+                max_attempts: None,
+            };
+        }
         let unknown_code = e.code.as_ref().is_some_and(ErrorCode::is_unknown);
         let unknown_type = e.error_type.as_ref().is_some_and(ErrorType::is_unknown);
         // Compliance first, before any configurable rule: the recipient sent STOP.
@@ -165,6 +205,8 @@ impl Classifier {
             (ActionName::Fatal, MatchedBy::TwilioCode, true)
         } else if t.fatal.contains(&code) {
             (ActionName::Fatal, MatchedBy::TwilioCode, false)
+        } else if t.throttle.contains(&code) {
+            (ActionName::Throttle, MatchedBy::TwilioCode, false)
         } else if t.retry.contains(&code) {
             (ActionName::Retry, MatchedBy::TwilioCode, false)
         } else if t.halt_sender.contains(&code) {

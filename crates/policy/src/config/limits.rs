@@ -9,14 +9,13 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 /// Default account-wide request ceiling, requests per second. **Assumed**: the Nixflex API
-/// does not document its rate; operators set the real value with `pacing.buckets`.
+/// does not document its rate; operators state the real value (`redial campaign --rate`, or
+/// the `account` bucket's `rate`). It is the only request cap by default: no route has a
+/// bucket of its own unless one is configured, so nothing paces a route below the account.
 pub const DEFAULT_ACCOUNT_RATE_PER_SECOND: f64 = 20.0;
 /// Default account bucket burst (requests that may go back to back after an idle period).
+/// **Assumed**.
 pub const DEFAULT_ACCOUNT_BURST: u32 = 10;
-/// Default ceiling of the `POST /v1/calls` bucket, call creations per second. **Assumed**.
-pub const DEFAULT_CALLS_RATE_PER_SECOND: f64 = 5.0;
-/// Default burst of the `POST /v1/calls` bucket.
-pub const DEFAULT_CALLS_BURST: u32 = 5;
 /// Default number of concurrent live calls the account allows. **Assumed**.
 pub const DEFAULT_MAX_CONCURRENT_CALLS: u32 = 10;
 
@@ -25,30 +24,32 @@ pub const DEFAULT_MAX_CONCURRENT_CALLS: u32 = 10;
 #[serde(default, deny_unknown_fields)]
 pub struct PacingConfig {
     /// Buckets in match order; the first whose `routes` match a request paces it, and the
-    /// bucket named `account` (or the last bucket) paces every request as well.
+    /// bucket named `account` (or the last bucket) paces every request as well. The default
+    /// is the `account` bucket alone: per-route buckets exist only when configured.
     pub buckets: Vec<BucketConfig>,
     /// Adaptive rate (CUBIC) applied to a bucket on a `throttle` decision.
     pub adaptive: AdaptiveConfig,
+    /// Longest one request waits out an account pause (a throttle's Retry-After). A request
+    /// that meets a pause with more left than this ends unsent with `Error::Paused`
+    /// (re-dialable). Unset: `retry.max_retry_after`. Read it with [`super::Config::max_pause`].
+    #[serde(with = "humantime_serde")]
+    pub max_pause: Option<Duration>,
 }
 
 impl Default for PacingConfig {
     fn default() -> Self {
         Self {
-            buckets: vec![
-                BucketConfig {
-                    name: "calls".to_owned(),
-                    routes: vec!["POST /v1/calls".to_owned()],
-                    rate: DEFAULT_CALLS_RATE_PER_SECOND,
-                    burst: DEFAULT_CALLS_BURST,
-                },
-                BucketConfig {
-                    name: ACCOUNT_BUCKET.to_owned(),
-                    routes: vec!["*".to_owned()],
-                    rate: DEFAULT_ACCOUNT_RATE_PER_SECOND,
-                    burst: DEFAULT_ACCOUNT_BURST,
-                },
-            ],
+            // One bucket: the account's stated rate is the only cap. A route bucket at an
+            // unmeasured rate (the old `calls` bucket at 5/s) would cap creates below what the
+            // user asked for; the adaptive rate finds a lower limit on 429 instead.
+            buckets: vec![BucketConfig {
+                name: ACCOUNT_BUCKET.to_owned(),
+                routes: vec!["*".to_owned()],
+                rate: DEFAULT_ACCOUNT_RATE_PER_SECOND,
+                burst: DEFAULT_ACCOUNT_BURST,
+            }],
             adaptive: AdaptiveConfig::default(),
+            max_pause: None,
         }
     }
 }
@@ -123,6 +124,10 @@ pub struct SlotsConfig {
     /// Successful call creations, after a `concurrent_call_limit`, before the limit climbs by
     /// one (additive increase; >= 1).
     pub increase_after: u32,
+    /// Longest a create waits for a call slot in all before it ends unsent with
+    /// `Error::SlotWait` (re-dialable). Unset (the default): it waits as long as it takes.
+    #[serde(with = "humantime_serde")]
+    pub max_wait: Option<Duration>,
 }
 
 /// Successful creates before the slot limit climbs by one after a shrink.
@@ -133,6 +138,7 @@ impl Default for SlotsConfig {
         Self {
             max_concurrent_calls: DEFAULT_MAX_CONCURRENT_CALLS,
             increase_after: DEFAULT_SLOT_INCREASE_AFTER,
+            max_wait: None,
         }
     }
 }
@@ -229,6 +235,34 @@ impl Default for BudgetConfig {
             window: DEFAULT_BUDGET_WINDOW,
             retry_cost: DEFAULT_RETRY_COST,
             timeout_cost: DEFAULT_TIMEOUT_COST,
+        }
+    }
+}
+
+/// `[support]`: when a `provider_error` is reported to Nixflex support.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SupportConfig {
+    /// Sliding window over which `provider_error` answers are counted per operation, across
+    /// requests.
+    #[serde(with = "humantime_serde")]
+    pub provider_window: Duration,
+    /// `provider_error` answers of one operation within the window that make a support
+    /// report (>= 1).
+    pub provider_repeats: u32,
+}
+
+/// Window of repeated provider errors. **Assumed**: the contract says "a provider_error that
+/// repeats for the same operation" without a period; ten minutes groups one upstream incident.
+pub const DEFAULT_PROVIDER_WINDOW: Duration = Duration::from_secs(10 * 60);
+/// Provider errors in the window that make a report: a repeat is the second one.
+pub const DEFAULT_PROVIDER_REPEATS: u32 = 2;
+
+impl Default for SupportConfig {
+    fn default() -> Self {
+        Self {
+            provider_window: DEFAULT_PROVIDER_WINDOW,
+            provider_repeats: DEFAULT_PROVIDER_REPEATS,
         }
     }
 }

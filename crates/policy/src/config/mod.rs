@@ -55,6 +55,8 @@ pub struct Config {
     pub breaker: BreakerConfig,
     /// `[polling]`: call status polling.
     pub polling: PollingConfig,
+    /// `[support]`: when repeated provider errors make a support report.
+    pub support: SupportConfig,
 }
 
 impl Config {
@@ -89,6 +91,12 @@ impl Config {
             source,
         })?;
         Self::from_toml_str(&text)
+    }
+
+    /// The longest one request waits out an account pause: `pacing.max_pause`, or
+    /// `retry.max_retry_after` when unset.
+    pub fn max_pause(&self) -> std::time::Duration {
+        self.pacing.max_pause.unwrap_or(self.retry.max_retry_after)
     }
 
     /// Checks every value range and rule; returns every problem found, not only the first.

@@ -14,8 +14,15 @@ pub const DEFAULT_MAX_ATTEMPTS: u32 = 5;
 pub const DEFAULT_DEADLINE: Duration = Duration::from_secs(120);
 /// Default timeout of one attempt (connect, send and read the response).
 pub const DEFAULT_ATTEMPT_TIMEOUT: Duration = Duration::from_secs(15);
-/// Longest Retry-After the runtime sleeps for; a longer one gives up with a clear reason.
+/// Longest Retry-After a `retry` decision sleeps for (a longer one gives up with a clear
+/// reason), and the default of `pacing.max_pause`, the longest one request waits out an
+/// account pause.
 pub const DEFAULT_MAX_RETRY_AFTER: Duration = Duration::from_secs(60);
+/// How long a create that ended ambiguous waits before listing the account's calls a second
+/// time, when the first list did not show it. **Assumed**: the API documents no consistency
+/// window for `GET /v1/calls`; a store that lists what it just wrote, or a replica a few
+/// hundred milliseconds behind, shows the call well within 10 s.
+pub const DEFAULT_RECONCILE_SETTLE: Duration = Duration::from_secs(10);
 
 /// `[retry]`: limits of the retry loop.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -35,6 +42,13 @@ pub struct RetryConfig {
     /// Whether the server is known to honour `Idempotency-Key`. Only then is a non-idempotent
     /// request retried after a failure where the server may have acted.
     pub idempotency: Idempotency,
+    /// Whether a create that ended ambiguous while keys are not honoured is reconciled: the
+    /// runtime lists the account's calls, adopts the call if it exists, and sends again under
+    /// the same key once two lists, `reconcile_settle` apart, prove it does not.
+    pub reconcile: bool,
+    /// Wait between the two lists of a reconciliation.
+    #[serde(with = "humantime_serde")]
+    pub reconcile_settle: Duration,
 }
 
 impl Default for RetryConfig {
@@ -45,6 +59,8 @@ impl Default for RetryConfig {
             attempt_timeout: DEFAULT_ATTEMPT_TIMEOUT,
             max_retry_after: DEFAULT_MAX_RETRY_AFTER,
             idempotency: Idempotency::Ignored,
+            reconcile: true,
+            reconcile_settle: DEFAULT_RECONCILE_SETTLE,
         }
     }
 }
@@ -185,7 +201,9 @@ pub struct TwilioConfig {
     pub fatal: Vec<u32>,
     /// Twilio codes that mean the recipient opted out: give up and mark opted-out.
     pub opted_out: Vec<u32>,
-    /// Twilio throttling and server-side codes: retry.
+    /// Twilio throttling codes: throttle (slow the account down, like a 429).
+    pub throttle: Vec<u32>,
+    /// Twilio server-side codes: retry.
     pub retry: Vec<u32>,
     /// Twilio codes that mean our Twilio credentials are rejected: halt the sender.
     pub halt_sender: Vec<u32>,
@@ -199,8 +217,10 @@ pub struct TwilioConfig {
 pub const TWILIO_FATAL_CODES: [u32; 5] = [21211, 21214, 21215, 21216, 21217];
 /// Twilio 21610: the recipient replied STOP (unsubscribed).
 pub const TWILIO_OPTED_OUT_CODES: [u32; 1] = [21610];
-/// Twilio 20429 too many requests, 20500 internal error, 20503 service unavailable.
-pub const TWILIO_RETRY_CODES: [u32; 3] = [20429, 20500, 20503];
+/// Twilio 20429 too many requests: a rate limit, so the account slows down (throttle).
+pub const TWILIO_THROTTLE_CODES: [u32; 1] = [20429];
+/// Twilio 20500 internal error, 20503 service unavailable.
+pub const TWILIO_RETRY_CODES: [u32; 2] = [20500, 20503];
 /// Twilio 20003: authentication failed (permission denied).
 pub const TWILIO_HALT_CODES: [u32; 1] = [20003];
 
@@ -209,6 +229,7 @@ impl Default for TwilioConfig {
         Self {
             fatal: TWILIO_FATAL_CODES.to_vec(),
             opted_out: TWILIO_OPTED_OUT_CODES.to_vec(),
+            throttle: TWILIO_THROTTLE_CODES.to_vec(),
             retry: TWILIO_RETRY_CODES.to_vec(),
             halt_sender: TWILIO_HALT_CODES.to_vec(),
             default: ActionName::Fatal,
@@ -228,8 +249,9 @@ pub struct PollingConfig {
     pub max: Duration,
     /// Growth of the wait per poll (>= 1).
     pub multiplier: f64,
-    /// Longest `wait_until_done` polls one call before it gives up with a timeout (a call
-    /// that never reaches a terminal status must not be polled forever).
+    /// Longest `wait_until_done` polls one call, counted from the call's creation, before it
+    /// gives up with a timeout (a call that never reaches a terminal status must not be
+    /// polled forever; calling `wait_until_done` again does not restart the count).
     #[serde(with = "humantime_serde")]
     pub max_wait: Duration,
 }

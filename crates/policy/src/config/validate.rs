@@ -24,6 +24,7 @@ pub(super) fn validate(config: &Config) -> Result<(), ConfigError> {
     v.duration("retry.deadline", r.deadline);
     v.duration("retry.attempt_timeout", r.attempt_timeout);
     v.duration("retry.max_retry_after", r.max_retry_after);
+    v.duration("retry.reconcile_settle", r.reconcile_settle);
     v.schedule("backoff.retry", &config.backoff.retry);
     v.schedule("backoff.throttle", &config.backoff.throttle);
 
@@ -79,6 +80,9 @@ pub(super) fn validate(config: &Config) -> Result<(), ConfigError> {
     }
     v.at_least_one("polling.multiplier", p.multiplier);
     v.duration("polling.max_wait", p.max_wait);
+    let s = &config.support;
+    v.duration("support.provider_window", s.provider_window);
+    v.range_u32("support.provider_repeats", s.provider_repeats, 1, 1000);
     v.finish()
 }
 
@@ -207,9 +211,10 @@ impl Validator {
     fn twilio(&mut self, config: &Config) {
         let t = &config.twilio;
         let mut seen = BTreeSet::new();
-        let lists: [(&str, &Vec<u32>); 4] = [
+        let lists: [(&str, &Vec<u32>); 5] = [
             ("twilio.fatal", &t.fatal),
             ("twilio.opted_out", &t.opted_out),
+            ("twilio.throttle", &t.throttle),
             ("twilio.retry", &t.retry),
             ("twilio.halt_sender", &t.halt_sender),
         ];
@@ -232,12 +237,14 @@ impl Validator {
                     "must contain 21610: a recipient who sent STOP is always opted out",
                 );
             }
-            if t.retry.contains(&code) {
-                self.problem(
-                    "twilio.retry",
-                    code.to_string(),
-                    "Twilio 21610 means the recipient unsubscribed (STOP): it is never retried",
-                );
+            for (path, list) in [("twilio.retry", &t.retry), ("twilio.throttle", &t.throttle)] {
+                if list.contains(&code) {
+                    self.problem(
+                        path,
+                        code.to_string(),
+                        "Twilio 21610 means the recipient unsubscribed (STOP): it is never retried",
+                    );
+                }
             }
         }
         if matches!(t.default, ActionName::Throttle | ActionName::WaitSlot) {
@@ -279,6 +286,9 @@ impl Validator {
                 }
             }
         }
+        if let Some(d) = config.pacing.max_pause {
+            self.duration("pacing.max_pause", d);
+        }
         let a = &config.pacing.adaptive;
         self.range_f64(
             "pacing.adaptive.beta",
@@ -311,6 +321,9 @@ impl Validator {
             1_000_000,
         );
         self.range_u32("slots.increase_after", s.increase_after, 1, 1_000_000);
+        if let Some(d) = s.max_wait {
+            self.duration("slots.max_wait", d);
+        }
 
         let br = &config.breaker;
         self.range_f64(

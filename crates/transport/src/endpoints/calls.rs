@@ -1,19 +1,24 @@
 //! `/v1/calls`.
 
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use redial_limiter::CallSlot;
+use redial_policy::config::Idempotency;
 use redial_policy::{GiveUpReason, Method};
+use serde::Serialize;
+use tokio::time::Instant;
 
 use crate::client::Client;
 use crate::clock;
 use crate::error::{Error, FailureDetail};
-use crate::model::{Call, List, NewCall};
+use crate::model::{Call, IDEMPOTENCY_KEY_FIELD, List, ListCalls, NewCall};
+use crate::reconcile::{RECONCILE_LIST_LIMIT, Reconciled, conclude};
 use crate::request::Request;
 use crate::validate;
 
 /// Endpoint group of call reads (status polls, lists). Apart from `calls` (creates) so that a
-/// circuit opened by failing creates does not stop the polls that tell when live calls end.
+/// circuit opened by failing creates does not stop the polls that tell when live calls end,
+/// and a successful poll does not close the circuit creates still trip.
 const STATUS_GROUP: &str = "call_status";
 
 /// A hook run right before a create is sent (see [`Calls::create_with_hook`]). It is async so
@@ -28,17 +33,30 @@ pub struct Calls<'c> {
     client: &'c Client,
 }
 
-/// A created call and the concurrent-call slot it holds. Keep the slot until the call is
-/// terminal (normally after [`Calls::wait_until_done`]); dropping it frees the slot.
+/// A created (or adopted) call and the concurrent-call slot it holds. Keep the slot until the
+/// call is terminal (normally after [`Calls::wait_until_done`]); dropping it frees the slot.
 #[derive(Debug)]
 #[non_exhaustive]
 pub struct PlacedCall {
-    /// The call as created.
+    /// The call as created (or as listed, when adopted).
     pub call: Call,
     /// The slot; drop it (or `release()` it) when the call has ended.
     pub slot: CallSlot,
-    /// Attempts the create took.
+    /// Attempts the create took (every send, across reconciliations).
     pub attempts: u32,
+    /// The create's answer was lost and a reconciliation found the call it placed: the call
+    /// was adopted rather than created by a successful answer.
+    pub adopted: bool,
+}
+
+/// The body of `POST /v1/calls`: the caller's call, its metadata merged with the key.
+#[derive(Serialize)]
+struct CreateBody<'a> {
+    agent_id: &'a str,
+    to: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    from_number: Option<&'a str>,
+    metadata: serde_json::Map<String, serde_json::Value>,
 }
 
 impl<'c> Calls<'c> {
@@ -48,13 +66,20 @@ impl<'c> Calls<'c> {
 
     /// `POST /v1/calls`: waits for a call slot, then creates the call. The request carries an
     /// `Idempotency-Key` (the one in `call`, or a new UUID) that stays the same on every
-    /// attempt; after a failure where the server may have acted, it is retried only when the
-    /// config says the server honours that key, otherwise it ends [`Error::Ambiguous`].
+    /// attempt, and the same key in its `metadata` under [`IDEMPOTENCY_KEY_FIELD`] (beside the
+    /// caller's metadata). After a failure where the server may have acted, it is retried only
+    /// when the config says the server honours that key; otherwise, with `retry.reconcile` on
+    /// (the default), the call is reconciled ([`Calls::reconcile`]): adopted if it exists
+    /// (`PlacedCall::adopted`), sent again under the same key if two lists
+    /// `retry.reconcile_settle` apart prove it does not. [`Error::Ambiguous`] is left only
+    /// when the list fails or cannot settle it.
     ///
     /// # Errors
     /// [`Error::InvalidInput`] for a non-E.164 `to` or `from_number`; [`Error`] otherwise.
     pub async fn create(&self, call: &NewCall) -> Result<PlacedCall, Error> {
-        self.create_inner(call, None).await
+        // Boxed: the reconciliation makes the create's state large, and callers hold many of
+        // these futures at once.
+        Box::pin(self.create_inner(call, None)).await
     }
 
     /// [`Calls::create`], calling `before_send` right before the create is first written to
@@ -70,7 +95,7 @@ impl<'c> Calls<'c> {
         call: &NewCall,
         before_send: &BeforeSend<'_>,
     ) -> Result<PlacedCall, Error> {
-        self.create_inner(call, Some(before_send)).await
+        Box::pin(self.create_inner(call, Some(before_send))).await
     }
 
     async fn create_inner(
@@ -83,30 +108,188 @@ impl<'c> Calls<'c> {
         if let Some(from) = &call.from_number {
             validate::e164("from_number", from)?;
         }
+        let key = super::idempotency_key(call.idempotency_key.as_ref());
+        let mut metadata = call.metadata.clone().unwrap_or_default();
+        metadata.insert(IDEMPOTENCY_KEY_FIELD.to_owned(), key.clone().into());
+        let body = CreateBody {
+            agent_id: &call.agent_id,
+            to: &call.to,
+            from_number: call.from_number.as_deref(),
+            metadata,
+        };
         let mut req = Request::new(Method::Post, "/v1/calls".into(), "POST /v1/calls", "calls");
-        req.body = Some(super::to_body(call)?);
-        req.idempotency_key = Some(super::idempotency_key(call.idempotency_key.as_ref()));
+        req.body = Some(super::to_body(&body)?);
+        req.idempotency_key = Some(key.clone());
         req.agent_id = Some(&call.agent_id);
+        req.to = Some(&call.to);
         req.sender = call.from_number.as_deref();
         req.before_send = before_send;
+        let inner = &self.client.inner;
+        // A resend of a create that ended ambiguous under honoured keys may meet the first
+        // send still being handled: it starts as "may have acted".
+        req.in_doubt = inner.in_doubt.contains(&key);
         let mut slot: Option<CallSlot> = None;
-        let (created, attempts): (Call, u32) =
-            self.client.execute_counted(&req, Some(&mut slot)).await?;
-        self.client.inner.limiter.slots().on_created();
+        let mut sent = 0u32;
+        loop {
+            let error = match self
+                .client
+                .execute_counted::<Call>(&req, Some(&mut slot))
+                .await
+            {
+                Ok((created, attempts)) => {
+                    inner.in_doubt.remove(&key);
+                    inner.limiter.slots().on_created();
+                    return Ok(self.placed(created, slot, sent + attempts, false).await);
+                }
+                Err(e) => e,
+            };
+            let Error::Ambiguous {
+                detail,
+                operation,
+                slot: kept,
+            } = error
+            else {
+                return Err(error);
+            };
+            sent += detail.attempts;
+            let policy = self.client.policy();
+            let retry = &policy.config().retry;
+            if retry.idempotency == Idempotency::Honoured || !retry.reconcile {
+                if retry.idempotency == Idempotency::Honoured {
+                    inner.in_doubt.insert(&key);
+                }
+                return Err(Error::Ambiguous {
+                    detail,
+                    operation,
+                    slot: kept,
+                });
+            }
+            let mut keyed = call.clone();
+            keyed.idempotency_key = Some(key.clone());
+            let sent_after = detail.first_sent.unwrap_or_else(clock::wall_now);
+            match self
+                .settle(&keyed, sent_after, retry.reconcile_settle)
+                .await
+            {
+                Some(Reconciled::Found(found)) => {
+                    tracing::info!(call_id = %found.id, "ambiguous create reconciled: call found, adopted");
+                    inner.limiter.slots().on_created();
+                    return Ok(self.placed(found, kept, sent, true).await);
+                }
+                Some(Reconciled::NotFound) if sent < policy.limits(&req.info()).max_attempts => {
+                    tracing::info!(
+                        "ambiguous create reconciled: not placed, sending again under the same key"
+                    );
+                    slot = kept;
+                }
+                Some(Reconciled::NotFound) => {
+                    // Proven not placed, but out of attempts: a plain failure, re-dialable.
+                    let mut detail = detail;
+                    detail.may_have_acted = false;
+                    detail.attempts = sent;
+                    detail.give_up = Some(GiveUpReason::AttemptsExhausted { attempts: sent });
+                    return Err(Error::Exhausted { detail, operation });
+                }
+                _ => {
+                    return Err(Error::Ambiguous {
+                        detail,
+                        operation,
+                        slot: kept,
+                    });
+                }
+            }
+        }
+    }
+
+    /// A placed call with its slot (taking one if, exceptionally, none is held).
+    async fn placed(
+        &self,
+        call: Call,
+        slot: Option<CallSlot>,
+        attempts: u32,
+        adopted: bool,
+    ) -> PlacedCall {
         let slot = match slot {
             Some(slot) => slot,
             // The loop holds a slot whenever it sends a create, so this does not happen; if it
             // ever did, taking one now keeps the live call accounted for.
             None => self.client.inner.limiter.slots().acquire().await,
         };
-        Ok(PlacedCall {
-            call: created,
+        self.client.inner.births.record(&call.id);
+        PlacedCall {
+            call,
             slot,
             attempts,
-        })
+            adopted,
+        }
     }
 
-    /// `GET /v1/calls/{id}`.
+    /// Reconciles twice when needed: a `NotFound` is confirmed by a second list `settle`
+    /// later (a list may not show a call created a moment ago). `None` when the server could
+    /// not be asked.
+    async fn settle(
+        &self,
+        call: &NewCall,
+        sent_after: SystemTime,
+        settle: Duration,
+    ) -> Option<Reconciled> {
+        match self.reconcile(call, sent_after).await {
+            Ok(Reconciled::NotFound) => {}
+            Ok(other) => return Some(other),
+            Err(e) => {
+                tracing::warn!(error = %e, "reconciliation list failed; the create stays ambiguous");
+                return None;
+            }
+        }
+        tokio::time::sleep(settle).await;
+        match self.reconcile(call, sent_after).await {
+            Ok(answer) => Some(answer),
+            Err(e) => {
+                tracing::warn!(error = %e, "reconciliation list failed; the create stays ambiguous");
+                None
+            }
+        }
+    }
+
+    /// Did a create of `call` (with `call.idempotency_key`, the key it was sent under) first
+    /// sent at `sent_after` place a call? Lists the calls of `call.to` and `call.agent_id`
+    /// (`GET /v1/calls`, [`RECONCILE_LIST_LIMIT`] at most), filters the answer itself (the
+    /// filters are assumed), and looks for the key in each call's metadata. `NotFound` only
+    /// when the page covers everything since `sent_after` (not full, or its oldest call older
+    /// than `sent_after` less [`crate::CLOCK_SKEW_MARGIN`]); `Unknown` otherwise.
+    ///
+    /// Use it for a contact a crashed run left started: the journal's key and the time the
+    /// create was journaled.
+    ///
+    /// # Errors
+    /// [`Error::InvalidInput`] when `call` has no idempotency key or a malformed number;
+    /// [`Error`] when the list fails (after its own retries): the server cannot be asked.
+    pub async fn reconcile(
+        &self,
+        call: &NewCall,
+        sent_after: SystemTime,
+    ) -> Result<Reconciled, Error> {
+        validate::e164("to", &call.to)?;
+        let Some(key) = call.idempotency_key.as_deref() else {
+            return Err(Error::InvalidInput(crate::validate::InvalidInput {
+                field: "idempotency_key",
+                reason: "a reconciliation needs the key the create was sent with".to_owned(),
+                code: redial_policy::ErrorCode::from_name("invalid_request"),
+            }));
+        };
+        let page = self
+            .list(&ListCalls {
+                to: Some(call.to.clone()),
+                agent_id: Some(call.agent_id.clone()),
+                limit: Some(RECONCILE_LIST_LIMIT),
+            })
+            .await?;
+        Ok(conclude(&page, call, key, sent_after, RECONCILE_LIST_LIMIT))
+    }
+
+    /// `GET /v1/calls/{id}`. A status read: it has its own breaker group (`call_status`), so a
+    /// circuit opened by failing creates does not stop it, and its successes do not close that
+    /// circuit.
     ///
     /// # Errors
     /// [`Error`] when the id is malformed or the request does not succeed.
@@ -116,44 +299,65 @@ impl<'c> Calls<'c> {
             Method::Get,
             format!("/v1/calls/{id}"),
             "GET /v1/calls/{id}",
-            "calls",
+            STATUS_GROUP,
         );
         req.call_id = Some(id);
         self.client.execute(&req, None).await
     }
 
-    /// `GET /v1/calls`.
+    /// `GET /v1/calls`, newest first. The filters are **assumed** (a server may ignore them):
+    /// filter the answer yourself, and never assume more than `limit` calls come back.
     ///
     /// # Errors
-    /// [`Error`] when the request does not succeed.
-    pub async fn list(&self) -> Result<Vec<Call>, Error> {
-        let req = Request::new(
-            Method::Get,
-            "/v1/calls".into(),
-            "GET /v1/calls",
-            STATUS_GROUP,
-        );
+    /// [`Error::InvalidInput`] for a malformed `to`; [`Error`] when the request does not
+    /// succeed.
+    pub async fn list(&self, query: &ListCalls) -> Result<Vec<Call>, Error> {
+        if let Some(to) = &query.to {
+            validate::e164("to", to)?;
+        }
+        let req = Request::new(Method::Get, query.path(), "GET /v1/calls", STATUS_GROUP);
         let list: List<Call> = self.client.execute(&req, None).await?;
         Ok(list.data)
     }
 
     /// Polls a call until its status is terminal, waiting `[polling]` between polls (growing
     /// from `initial` to `max`): every poll counts against the account's rate.
+    /// `polling.max_wait` is counted from the call's creation (as this client saw it: the
+    /// create's answer, an adoption, or the first poll): calling this again for the same call
+    /// does not restart it. See [`Calls::wait_until_done_since`] to give the start yourself.
     ///
     /// # Errors
     /// The first poll that fails (after its own retries), or [`Error::Timeout`] when the call
-    /// is still not terminal after `polling.max_wait` (the call may still be live: keep its
-    /// slot until you know).
+    /// is still not terminal `polling.max_wait` after its creation (the call may still be
+    /// live: keep its slot until you know).
     pub async fn wait_until_done(&self, id: &str) -> Result<Call, Error> {
+        let born = self.client.inner.births.record(id);
+        self.wait_until_done_since(id, born).await
+    }
+
+    /// [`Calls::wait_until_done`] with the call's creation given (e.g. a dialer resuming the
+    /// polls of a call created by an earlier attempt or process): `polling.max_wait` is
+    /// counted from `created_at`, or from an earlier creation this client recorded.
+    ///
+    /// # Errors
+    /// As [`Calls::wait_until_done`].
+    pub async fn wait_until_done_since(
+        &self,
+        id: &str,
+        created_at: Instant,
+    ) -> Result<Call, Error> {
         let polling = self.client.policy().config().polling.clone();
-        let started = clock::now();
+        let born = self.client.inner.births.record_at(id, created_at);
         let mut delay = polling.initial;
         let mut polls = 0;
         loop {
-            if clock::now().saturating_duration_since(started) + delay > polling.max_wait {
+            let now = clock::now();
+            if now.saturating_duration_since(born) + delay > polling.max_wait {
+                // Wait out what is left of the bound, then one last poll would exceed it:
+                // end here, bounded from the call's birth.
                 let mut detail = FailureDetail::new("GET /v1/calls/{id}");
                 detail.attempts = polls;
-                detail.elapsed = clock::now().saturating_duration_since(started);
+                detail.elapsed = now.saturating_duration_since(born);
                 detail.give_up = Some(GiveUpReason::DeadlineExceeded);
                 return Err(Error::Timeout {
                     detail: Box::new(detail),
@@ -164,6 +368,7 @@ impl<'c> Calls<'c> {
             let call = self.get(id).await?;
             polls += 1;
             if call.status.is_terminal() {
+                self.client.inner.births.forget(id);
                 return Ok(call);
             }
             delay = Duration::from_secs_f64(

@@ -39,6 +39,7 @@ impl<'c> Messages<'c> {
         req.body = Some(super::to_body(message)?);
         req.idempotency_key = Some(super::idempotency_key(message.idempotency_key.as_ref()));
         req.agent_id = message.agent_id.as_deref();
+        req.to = Some(&message.to);
         req.sender = message.from_number.as_deref();
         self.client.execute(&req, None).await
     }

@@ -25,7 +25,7 @@ fn to_body<T: serde::Serialize>(value: &T) -> Result<bytes::Bytes, Error> {
         })
 }
 
-fn idempotency_key(given: Option<&String>) -> String {
+pub(crate) fn idempotency_key(given: Option<&String>) -> String {
     given
         .cloned()
         .unwrap_or_else(|| uuid::Uuid::new_v4().to_string())
