@@ -243,7 +243,10 @@ async fn ambiguous() {
     s.faults.reset_after = 1.0;
     s.faults.routes = vec!["POST /v1/calls".into()];
     let sim = sim(s).await;
-    let client = client(&sim, config());
+    // Without reconciliation, so the create stays ambiguous (its metrics are the point).
+    let mut c = config();
+    c.retry.reconcile = false;
+    let client = client(&sim, c);
     let err = client
         .calls()
         .create(&NewCall::new(AGENT, "+447446466851"))

@@ -51,8 +51,6 @@ pub(crate) fn config(slots: u32) -> Config {
     let mut c = Config::default();
     c.backoff.retry.base = Duration::from_millis(50);
     c.retry.attempt_timeout = Duration::from_secs(10);
-    // TODO(issue 12): remove once slot waits no longer count against the request deadline.
-    c.retry.deadline = Duration::from_secs(3600);
     c.pacing.buckets = vec![BucketConfig {
         name: "account".into(),
         routes: vec!["*".into()],
