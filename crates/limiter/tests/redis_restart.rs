@@ -96,8 +96,16 @@ async fn wait_policy_holds_sends_while_redis_is_away_and_resumes_after_a_restart
     assert_eq!(
         count.load(Ordering::Relaxed),
         held_at,
-        "no send while Redis is away"
+        "no create while Redis is away"
     );
+    // Status polls of live calls go on (in-process pacing).
+    let poll = tokio::time::timeout(
+        Duration::from_millis(500),
+        pacer.acquire(Method::Get, "/v1/calls/call_1"),
+    )
+    .await;
+    assert!(poll.is_ok(), "reads go on while Redis is away");
+    assert_eq!(count.load(Ordering::Relaxed), held_at);
 
     // Back, empty: every script is gone (NOSCRIPT), every key too.
     server.restart();

@@ -30,7 +30,9 @@ pub const DEFAULT_STATE_TTL: Duration = Duration::from_secs(3600);
 #[non_exhaustive]
 pub enum OnRedisError {
     /// Hold sends until Redis answers again, retrying with backoff (the default): the fleet's
-    /// limits are never exceeded, at the cost of stopping while Redis is away.
+    /// limits are never exceeded, at the cost of stopping while Redis is away. Reads (`GET`,
+    /// the status polls of live calls, which is how slots come back) go on, paced in-process
+    /// at the configured rates.
     #[default]
     Wait,
     /// Go on alone at `1/share` of the configured limits (rates, bursts and call slots), with

@@ -15,7 +15,9 @@
 //!
 //! Local waiters of one route queue first come first served (the crate's FIFO helpers): only
 //! the head asks Redis while others wait, so a backlog costs one round trip per cell. A request
-//! that finds nobody queued asks Redis at once, concurrently with others doing the same.
+//! that finds nobody queued asks Redis at once, concurrently with others doing the same. Reads
+//! and writes queue apart: while Redis is away writes are held (policy `wait`) and reads go
+//! on with an in-process pacer, which they must not wait behind held writes to reach.
 
 mod table;
 
@@ -56,8 +58,11 @@ pub struct RedisPacer {
 struct Core {
     fleet: Arc<FleetShared>,
     table: ArcSwap<Table>,
-    /// The in-process fallback under `on_redis_error = local`.
-    local: Option<InProcessPacer>,
+    /// The in-process pacer used while Redis is away: for every request under
+    /// `on_redis_error = local` (at `1/share` of the limits), for reads only under `wait`.
+    local: InProcessPacer,
+    /// Whether every request falls back to `local` (policy `local`), or only reads.
+    local_for_all: bool,
     reports: mpsc::UnboundedSender<Report>,
     acquire_ops: OpMetrics,
     fallbacks: metrics::Counter,
@@ -84,6 +89,15 @@ enum Step {
     WaitUntil(Instant),
 }
 
+/// The config of the local pacer used while Redis is away: `1/share` of the limits under
+/// `local`; the full limits under `wait`, where it paces only this process's status reads.
+fn local_config(config: &PacingConfig, policy: OnRedisError) -> PacingConfig {
+    match policy {
+        OnRedisError::Local { share } => scaled(config, share),
+        _ => config.clone(),
+    }
+}
+
 /// The `[pacing]` config at `1/share` of its rates and bursts (at least 1 cell of burst).
 fn scaled(config: &PacingConfig, share: u32) -> PacingConfig {
     let share = share.max(1);
@@ -108,10 +122,8 @@ fn adaptive_flag(adaptive: &AdaptiveConfig) -> &'static str {
 impl RedisPacer {
     pub(crate) fn new(fleet: Arc<FleetShared>, config: &PacingConfig) -> Result<Self, FleetError> {
         let handle = tokio::runtime::Handle::try_current().map_err(|_| FleetError::NoRuntime)?;
-        let local = match fleet.config.on_redis_error {
-            OnRedisError::Local { share } => Some(InProcessPacer::new(&scaled(config, share))),
-            OnRedisError::Wait => None,
-        };
+        let local_for_all = matches!(fleet.config.on_redis_error, OnRedisError::Local { .. });
+        let local = InProcessPacer::new(&local_config(config, fleet.config.on_redis_error));
         let (tx, rx) = mpsc::unbounded_channel();
         handle.spawn(report_loop(Arc::clone(&fleet), rx));
         let table = Table::build(config, &fleet.keys, None);
@@ -119,6 +131,7 @@ impl RedisPacer {
             core: Arc::new(Core {
                 table: ArcSwap::from_pointee(table),
                 local,
+                local_for_all,
                 reports: tx,
                 acquire_ops: OpMetrics::new("acquire"),
                 fallbacks: metrics::counter!(REDIS_FALLBACKS, "part" => "pacer"),
@@ -147,6 +160,12 @@ impl Core {
             return;
         }
         let start = clock::now();
+        if self.fleet.health.is_down() && self.falls_back(method) {
+            // Redis is away: no use queueing behind requests that wait for it.
+            self.fallbacks.increment(1);
+            self.local.acquire(method, path).await;
+            return self.record_wait(&route, start);
+        }
         let mut not_before = None;
         if route.lane.is_empty() {
             match self.attempt(&table, &route, method, path).await {
@@ -202,15 +221,21 @@ impl Core {
         }
     }
 
+    /// Redis is away: go on with the local pacer (every request under `local`; reads under
+    /// `wait`, since polling live calls is how their slots come back), or hold until `until`.
     async fn while_down(&self, until: Instant, method: Method, path: &str) -> Step {
-        match &self.local {
-            Some(local) => {
-                self.fallbacks.increment(1);
-                local.acquire(method, path).await;
-                Step::Done
-            }
-            None => Step::WaitUntil(until),
+        if self.falls_back(method) {
+            self.fallbacks.increment(1);
+            self.local.acquire(method, path).await;
+            Step::Done
+        } else {
+            Step::WaitUntil(until)
         }
+    }
+
+    /// Whether `method` goes on with the local pacer while Redis is away.
+    fn falls_back(&self, method: Method) -> bool {
+        self.local_for_all || method == Method::Get
     }
 
     fn acquire_args(&self, inv: &mut ScriptInvocation<'_>, table: &Table, route: &Route) {
@@ -278,9 +303,7 @@ impl Pacer for RedisPacer {
     /// background) so every process slows and pauses.
     fn on_throttle(&self, method: Method, path: &str, retry_after: Option<Duration>) {
         let core = &self.core;
-        if let Some(local) = &core.local {
-            local.on_throttle(method, path, retry_after);
-        }
+        core.local.on_throttle(method, path, retry_after);
         let table = core.table.load();
         let route = table.route(method, path);
         let until = retry_after.map(|d| clock::now() + d);
@@ -299,9 +322,7 @@ impl Pacer for RedisPacer {
 
     fn on_success(&self, method: Method, path: &str) {
         let core = &self.core;
-        if let Some(local) = &core.local {
-            local.on_success(method, path);
-        }
+        core.local.on_success(method, path);
         let table = core.table.load();
         let now = clock::now();
         let mut route = table.route(method, path);
@@ -322,11 +343,8 @@ impl Pacer for RedisPacer {
             &core.fleet.keys,
             Some(&current),
         )));
-        if let (Some(local), OnRedisError::Local { share }) =
-            (&core.local, core.fleet.config.on_redis_error)
-        {
-            local.reconfigure(&scaled(config, share));
-        }
+        core.local
+            .reconfigure(&local_config(config, core.fleet.config.on_redis_error));
     }
 
     /// Rates are the last Redis answered to this process; `paused_until` is what this

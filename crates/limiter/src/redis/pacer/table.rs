@@ -204,7 +204,9 @@ impl Queued for Lane {
 pub(super) struct Table {
     pub(super) buckets: Vec<Arc<Bucket>>,
     account: Option<usize>,
-    /// Lane `i` for requests whose own bucket is `i`; the last for the account bucket alone.
+    /// Lanes `2i` (writes) and `2i + 1` (reads, `GET`) for requests whose own bucket is `i`;
+    /// the last two for the account bucket alone. Reads queue apart from writes so that,
+    /// while Redis is away and writes are held, status polls are not stuck behind them.
     lanes: Vec<(String, Arc<Lane>)>,
     pub(super) adaptive: AdaptiveConfig,
 }
@@ -218,6 +220,8 @@ pub(super) struct Route {
 
 /// Name of the lane of requests paced by the account bucket alone.
 const ACCOUNT_ONLY_LANE: &str = "";
+/// Suffix of a read lane's name.
+const READ_LANE_SUFFIX: &str = "#read";
 
 impl Table {
     pub(super) fn build(config: &PacingConfig, keys: &Keys, previous: Option<&Table>) -> Self {
@@ -263,11 +267,16 @@ impl Table {
                 .and_then(|t| t.lanes.iter().find(|(n, _)| n == name))
                 .map_or_else(Arc::default, |(_, l)| Arc::clone(l))
         };
-        let mut lanes: Vec<_> = buckets
+        let lanes = buckets
             .iter()
-            .map(|b| (b.name.clone(), lane_of(&b.name)))
+            .map(|b| b.name.as_str())
+            .chain([ACCOUNT_ONLY_LANE])
+            .flat_map(|name| [name.to_owned(), format!("{name}{READ_LANE_SUFFIX}")])
+            .map(|name| {
+                let lane = lane_of(&name);
+                (name, lane)
+            })
             .collect();
-        lanes.push((ACCOUNT_ONLY_LANE.to_owned(), lane_of(ACCOUNT_ONLY_LANE)));
         Self {
             buckets,
             account,
@@ -283,7 +292,8 @@ impl Table {
         let mut buckets = Vec::with_capacity(2);
         buckets.extend(own.map(|i| Arc::clone(&self.buckets[i])));
         buckets.extend(self.account.map(|i| Arc::clone(&self.buckets[i])));
-        let lane = Arc::clone(&self.lanes[own.unwrap_or(self.lanes.len() - 1)].1);
+        let base = own.unwrap_or(self.buckets.len());
+        let lane = Arc::clone(&self.lanes[2 * base + usize::from(method == Method::Get)].1);
         Route { buckets, lane }
     }
 
@@ -292,7 +302,7 @@ impl Table {
         if Some(i) == self.account {
             self.lanes.iter().map(|(_, l)| l.len()).sum()
         } else {
-            self.lanes[i].1.len()
+            self.lanes[2 * i].1.len() + self.lanes[2 * i + 1].1.len()
         }
     }
 }
