@@ -19,6 +19,7 @@
 //! and writes queue apart: while Redis is away writes are held (policy `wait`) and reads go
 //! on with an in-process pacer, which they must not wait behind held writes to reach.
 
+mod reports;
 mod table;
 
 use std::sync::Arc;
@@ -32,7 +33,8 @@ use redial_policy::config::{AdaptiveConfig, BucketConfig, PacingConfig};
 use tokio::sync::{mpsc, oneshot};
 use tokio::time::Instant;
 
-use self::table::{Bucket, Route, Table};
+use self::reports::Report;
+use self::table::{Route, Table};
 use super::config::{FleetError, OnRedisError};
 use super::fleet::FleetShared;
 use super::metrics::{OpMetrics, REDIS_FALLBACKS};
@@ -66,21 +68,6 @@ struct Core {
     reports: mpsc::UnboundedSender<Report>,
     acquire_ops: OpMetrics,
     fallbacks: metrics::Counter,
-}
-
-/// A throttle or success to send to Redis, in order.
-#[derive(Debug)]
-enum Report {
-    Throttle {
-        buckets: Vec<Arc<Bucket>>,
-        retry_after: Option<Duration>,
-        adaptive: AdaptiveConfig,
-    },
-    Success {
-        buckets: Vec<Arc<Bucket>>,
-        adaptive: AdaptiveConfig,
-    },
-    Flush(oneshot::Sender<()>),
 }
 
 /// What a waiter does next.
@@ -125,7 +112,7 @@ impl RedisPacer {
         let local_for_all = matches!(fleet.config.on_redis_error, OnRedisError::Local { .. });
         let local = InProcessPacer::new(&local_config(config, fleet.config.on_redis_error));
         let (tx, rx) = mpsc::unbounded_channel();
-        handle.spawn(report_loop(Arc::clone(&fleet), rx));
+        handle.spawn(reports::run(Arc::clone(&fleet), rx));
         let table = Table::build(config, &fleet.keys, None);
         Ok(Self {
             core: Arc::new(Core {
@@ -364,92 +351,6 @@ impl Pacer for RedisPacer {
                 waiters: table.waiters(i),
             })
             .collect()
-    }
-}
-
-/// Sends throttles and successes to Redis in the order they were reported. Ends when the
-/// pacer is dropped.
-async fn report_loop(fleet: Arc<FleetShared>, mut rx: mpsc::UnboundedReceiver<Report>) {
-    let throttle_ops = OpMetrics::new("throttle");
-    let success_ops = OpMetrics::new("success");
-    while let Some(report) = rx.recv().await {
-        match report {
-            Report::Flush(done) => {
-                let _ = done.send(());
-            }
-            Report::Throttle {
-                buckets,
-                retry_after,
-                adaptive,
-            } => {
-                let mut inv = scripts::THROTTLE.prepare_invoke();
-                for b in &buckets {
-                    inv.key(&b.key);
-                }
-                for b in &buckets {
-                    inv.key(&b.probe_key);
-                }
-                inv.arg(buckets.len())
-                    .arg(
-                        retry_after
-                            .map_or(-1, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX)),
-                    )
-                    .arg(millis(fleet.config.state_ttl));
-                for b in &buckets {
-                    inv.arg(b.ceiling)
-                        .arg(b.burst)
-                        .arg(adaptive_flag(&adaptive))
-                        .arg(adaptive.beta)
-                        .arg(adaptive.min_rate);
-                }
-                if let Ok(reply) = fleet
-                    .run::<Vec<(i64, i64)>>("throttle", &throttle_ops, &inv)
-                    .await
-                {
-                    for (b, (rate, extended_ms)) in buckets.iter().zip(reply) {
-                        b.live.set_rate_milli(rate);
-                        if adaptive.enabled {
-                            b.live.set_recovering(true);
-                        }
-                        if extended_ms > 0 {
-                            b.live.metrics.pause.record(extended_ms as f64 / 1000.0);
-                        }
-                    }
-                    tracing::debug!(
-                        buckets = buckets.len(),
-                        ?retry_after,
-                        "fleet pacer throttled"
-                    );
-                }
-            }
-            Report::Success { buckets, adaptive } => {
-                let mut inv = scripts::SUCCESS.prepare_invoke();
-                for b in &buckets {
-                    inv.key(&b.key);
-                }
-                for b in &buckets {
-                    inv.key(&b.probe_key);
-                }
-                inv.arg(buckets.len()).arg(&fleet.process_id);
-                for b in &buckets {
-                    inv.arg(b.ceiling)
-                        .arg(adaptive_flag(&adaptive))
-                        .arg(adaptive.beta)
-                        .arg(adaptive.scale)
-                        .arg(adaptive.min_rate)
-                        .arg(b.burst);
-                }
-                if let Ok(reply) = fleet
-                    .run::<Vec<(i64, i64)>>("success", &success_ops, &inv)
-                    .await
-                {
-                    for (b, (rate, recovering)) in buckets.iter().zip(reply) {
-                        b.live.set_rate_milli(rate);
-                        b.live.set_recovering(recovering == 1);
-                    }
-                }
-            }
-        }
     }
 }
 

@@ -16,7 +16,7 @@
 use std::collections::HashSet;
 use std::pin::pin;
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError, Weak};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
 use futures::future::BoxFuture;
@@ -25,12 +25,14 @@ use redial_policy::config::SlotsConfig;
 use tokio::sync::{Notify, mpsc, oneshot};
 use tokio::time::Instant;
 
-use super::config::{FleetError, OnRedisError};
-use super::fleet::FleetShared;
-use super::metrics::{OpMetrics, REDIS_FALLBACKS, REDIS_FLEET_SLOTS};
-use super::scripts;
+mod worker;
+
 use crate::fifo::{Queued, Ticket, WaitQueue};
 use crate::metrics as m;
+use crate::redis::config::{FleetError, OnRedisError};
+use crate::redis::fleet::FleetShared;
+use crate::redis::metrics::{OpMetrics, REDIS_FALLBACKS, REDIS_FLEET_SLOTS};
+use crate::redis::scripts;
 use crate::{CallSlot, InProcessSlotGate, SlotGate, SlotLease, clock};
 
 /// First poll interval of a waiter while the fleet is full, milliseconds (assumed).
@@ -41,7 +43,7 @@ const POLL_MAX: Duration = Duration::from_secs(1);
 
 /// A FIFO gate of call slots for a whole fleet, with an AIMD limit stored in Redis.
 ///
-/// Built by [`super::RedisFleet::slot_gate`]. Leases are renewed while any slot of the gate
+/// Built by [`crate::redis::RedisFleet::slot_gate`]. Leases are renewed while any slot of the gate
 /// lives, even after the gate is dropped. [`SlotGate::held`] counts this process's slots;
 /// [`RedisSlotGate::fleet_held`] asks Redis for the fleet's.
 #[derive(Debug)]
@@ -193,7 +195,7 @@ impl RedisSlotGate {
         });
         inner.metrics.held.set(0.0);
         inner.metrics.limit.set(f64::from(max));
-        handle.spawn(background(Arc::downgrade(&inner), rx));
+        handle.spawn(worker::run(Arc::downgrade(&inner), rx));
         Ok(Self { inner })
     }
 
@@ -397,85 +399,6 @@ impl SlotGate for RedisSlotGate {
             local.reconfigure(&scaled(config, share));
         }
         inner.notify.notify_waiters();
-    }
-}
-
-/// Renews this process's leases every third of the lease, and runs releases and limit changes
-/// in order. Ends once the gate and every slot it handed out are dropped and the work queued
-/// before is done.
-async fn background(inner: Weak<Inner>, mut rx: mpsc::UnboundedReceiver<Op>) {
-    let Some(first) = inner.upgrade() else { return };
-    let fleet = Arc::clone(&first.fleet);
-    let held = Arc::clone(&first.held);
-    let (leases_key, limit_key) = (first.leases_key.clone(), first.limit_key.clone());
-    drop(first);
-    let release_ops = OpMetrics::new("slot_release");
-    let renew_ops = OpMetrics::new("slot_renew");
-    let limit_ops = OpMetrics::new("slot_limit");
-    let lease = fleet.config.lease;
-    let mut renew = tokio::time::interval(lease / 3);
-    renew.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    loop {
-        tokio::select! {
-            biased;
-            op = rx.recv() => {
-                let Some(op) = op else { return };
-                match op {
-                    Op::Flush(done) => {
-                        let _ = done.send(());
-                    }
-                    Op::Release(member) => {
-                        let mut conn = fleet.conn.clone();
-                        let start = clock::now();
-                        let r: Result<i64, _> = ::redis::cmd("ZREM").arg(&leases_key).arg(&member).query_async(&mut conn).await;
-                        match r {
-                            Ok(_) => {
-                                release_ops.round_trip(clock::now().saturating_duration_since(start).as_secs_f64());
-                                fleet.health.on_ok();
-                            }
-                            Err(e) => { fleet.health.on_error("slot_release", &release_ops, &e); }
-                        }
-                        if let Some(inner) = inner.upgrade() {
-                            inner.notify.notify_waiters();
-                        }
-                    }
-                    Op::LimitHit | Op::Created => {
-                        let Some(inner) = inner.upgrade() else { continue };
-                        let (max, increase_after) = {
-                            let c = lock(&inner.config);
-                            (c.max_concurrent_calls.max(1), c.increase_after.max(1))
-                        };
-                        let event = if matches!(op, Op::LimitHit) { "hit" } else { "created" };
-                        let mut inv = scripts::SLOT_LIMIT.prepare_invoke();
-                        inv.key(&leases_key).key(&limit_key).arg(event).arg(max).arg(increase_after);
-                        if let Ok((limit, lowered)) = fleet.run::<(u32, i64)>("slot_limit", &limit_ops, &inv).await {
-                            let before = inner.limit.swap(limit, Ordering::Relaxed);
-                            inner.metrics.limit.set(f64::from(limit));
-                            if lowered == 1 {
-                                inner.metrics.shrinks.increment(1);
-                                tracing::info!(from = before, to = limit, "fleet call-slot limit lowered after concurrent_call_limit");
-                            }
-                            if limit > before {
-                                inner.notify.notify_waiters();
-                            }
-                        }
-                    }
-                }
-            }
-            _ = renew.tick() => {
-                let members: Vec<String> = lock(&held).iter().cloned().collect();
-                if members.is_empty() {
-                    continue;
-                }
-                let mut inv = scripts::SLOT_RENEW.prepare_invoke();
-                inv.key(&leases_key).arg(millis(lease)).arg(members);
-                if let Ok(n) = fleet.run::<u32>("slot_renew", &renew_ops, &inv).await
-                    && let Some(inner) = inner.upgrade()
-                {
-                    inner.metrics.fleet_held.set(f64::from(n));
-                }
-            }
-        }
     }
 }
 
