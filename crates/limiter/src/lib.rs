@@ -23,6 +23,8 @@ mod budget;
 mod fifo;
 mod limiter;
 mod pacer;
+#[cfg(feature = "redis")]
+pub mod redis;
 mod slots;
 
 pub use breaker::{Breakers, CircuitOpen, CircuitState, Permit};
