@@ -220,3 +220,37 @@ async fn an_ambiguous_create_resent_under_honoured_keys_waits_out_a_key_in_use()
     );
     assert!(seen[0].body.contains(r#""redial_idempotency_key":"k-6""#));
 }
+
+/// Issue 12, item 5: a create halted (or refused) after an earlier attempt that may have
+/// placed the call freed its call slot at once, though the call may be live: the campaign
+/// could then overrun the account's live-call limit. The slot now travels in the error.
+#[tokio::test(start_paused = true)]
+async fn a_create_halted_after_an_attempt_that_may_have_acted_keeps_its_slot() {
+    let stub = stub::start(|req, i| match (req.method.as_str(), i) {
+        // The first send gets no answer: it may have placed the call.
+        ("POST", 0) => Reply::Hang,
+        // The resend under the honoured key: the key was revoked meanwhile.
+        _ => Reply::Json(
+            401,
+            r#"{"error":{"type":"authentication_error","code":"invalid_api_key","message":"revoked"}}"#
+                .into(),
+        ),
+    })
+    .await;
+    let mut c = honoured(config());
+    c.retry.attempt_timeout = Duration::from_secs(2);
+    let client = client_at(&stub.base_url, c);
+    let mut call = NewCall::new(AGENT, "+442000020007");
+    call.idempotency_key = Some("k-7".into());
+    let mut err = client.calls().create(&call).await.unwrap_err();
+    assert!(matches!(err, Error::Halted { .. }), "{err}");
+    assert!(err.may_have_acted());
+    assert_eq!(
+        client.limiter().slots().held(),
+        1,
+        "the call may be live: its slot is kept"
+    );
+    let slot = err.take_slot().expect("the slot travels in the error");
+    drop(slot);
+    assert_eq!(client.limiter().slots().held(), 0);
+}

@@ -35,12 +35,27 @@ pub struct Summary {
     pub min_account_rate: Option<f64>,
     /// The operator interrupted the campaign (Ctrl-C or SIGTERM).
     pub interrupted: bool,
+    /// When an account pause stopped contacts of this run: the latest time the account may
+    /// send again (RFC 3339). Rerun the campaign with its journal after it.
+    pub rerun_after: Option<String>,
+    /// Contacts of this run whose outcome carries a support report (`error.support`).
+    pub support_reports: u64,
 }
 
 impl Summary {
     /// Counts one result.
     pub fn add(&mut self, r: &ContactOutcome) {
         self.add_resumed(r);
+        if let Some(e) = &r.error {
+            if e.support.is_some() {
+                self.support_reports += 1;
+            }
+            if let Some(at) = &e.retry_at
+                && self.rerun_after.as_ref().is_none_or(|latest| at > latest)
+            {
+                self.rerun_after = Some(at.clone());
+            }
+        }
         if let (Status::Halted, Some(scope)) =
             (r.status, r.error.as_ref().and_then(|e| e.scope.as_ref()))
         {
@@ -121,6 +136,19 @@ impl Summary {
         if let Some(r) = self.min_account_rate {
             let _ = writeln!(s, "  {:<22} {:>8.1} rps", "lowest paced rate", r);
         }
+        if self.support_reports > 0 {
+            let _ = writeln!(
+                s,
+                "  {:<22} {:>8}  (error.support in the results)",
+                "support reports", self.support_reports
+            );
+        }
+        if let Some(at) = &self.rerun_after {
+            let _ = writeln!(
+                s,
+                "  the account is paused: rerun with the same journal after {at}"
+            );
+        }
         s
     }
 }
@@ -145,7 +173,7 @@ mod tests {
             call_id: Some("call_1".into()),
             call_status: None,
             attempts: 1,
-            error: Some(account_halt()),
+            error: Some(Box::new(account_halt())),
         };
         let mut s = Summary::default();
         s.add_resumed(&halted);
@@ -173,7 +201,7 @@ mod tests {
         sum.add(&r);
         r.status = Status::Halted;
         r.attempts = 1;
-        r.error = Some(account_halt());
+        r.error = Some(Box::new(account_halt()));
         sum.add(&r);
         assert_eq!((sum.total(), sum.attempts, sum.retries), (2, 4, 2));
         assert!(sum.halted_campaign());

@@ -81,6 +81,10 @@ pub struct CampaignArgs {
     /// Crash-safe journal; rerun with the same journal to resume without dialling twice.
     #[arg(long, value_name = "FILE")]
     pub journal: Option<PathBuf>,
+    /// Also write every support report (contacts ended by a server_error or provider_error)
+    /// to this file, one JSON object a line.
+    #[arg(long, value_name = "FILE")]
+    pub support_out: Option<PathBuf>,
     /// Serve Prometheus metrics on HOST:PORT (or PORT, on 127.0.0.1) while the campaign runs.
     #[arg(long, value_name = "HOST:PORT")]
     pub metrics_addr: Option<String>,
@@ -93,6 +97,11 @@ pub struct CampaignArgs {
     /// Whether the server honours Idempotency-Key (`retry.idempotency`; default ignored).
     #[arg(long, value_enum, value_name = "honoured|ignored")]
     pub idempotency: Option<IdempotencyArg>,
+    /// Longest account pause (a quota's Retry-After) the campaign waits out, e.g. `2h`; past
+    /// it the campaign stops, the contacts left `halted` with a `retry_at` (`pacing.max_pause`;
+    /// default `retry.max_retry_after`).
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    pub max_pause: Option<std::time::Duration>,
     /// Numbers never to dial (E.164, one a line, `#` comments); opt-outs are appended.
     #[arg(long, value_name = "FILE")]
     pub suppress: Option<PathBuf>,
@@ -173,6 +182,11 @@ pub enum PolicyCommand {
         /// The config file.
         file: PathBuf,
     },
+}
+
+/// Parses a duration like `90s`, `15m` or `2h`.
+fn parse_duration(raw: &str) -> Result<std::time::Duration, String> {
+    humantime::parse_duration(raw).map_err(|e| format!("{raw:?}: {e} (expected e.g. 30m or 2h)"))
 }
 
 #[cfg(test)]

@@ -64,6 +64,9 @@ pub enum Error {
         detail: Box<FailureDetail>,
         /// The operation.
         operation: &'static str,
+        /// For a create whose earlier attempt may have placed the call, the call slot it held:
+        /// the call may be live (see [`Error::take_slot`]).
+        slot: Option<CallSlot>,
     },
     /// A halt scope is stopped: this request failed with a halting error, or was not sent
     /// because an earlier one halted its scope.
@@ -75,6 +78,9 @@ pub enum Error {
         detail: Box<FailureDetail>,
         /// The operation.
         operation: &'static str,
+        /// For a create whose earlier attempt may have placed the call, the call slot it held:
+        /// the call may be live (see [`Error::take_slot`]).
+        slot: Option<CallSlot>,
     },
     /// Retries ended at the attempt limit (or on a Retry-After longer than allowed).
     #[error("{operation}: gave up after {} attempts: {}", .detail.attempts, describe(.detail))]
@@ -283,10 +289,14 @@ impl Error {
         self.detail().is_some_and(|d| d.may_have_acted)
     }
 
-    /// Takes the call slot an ambiguous create kept (see [`Error::Ambiguous`]).
+    /// Takes the call slot a create kept because its call may be live: an ambiguous create,
+    /// or one halted or refused after an earlier attempt that may have placed the call.
+    /// Keep it until the call is known to have ended; dropping it frees the slot.
     pub fn take_slot(&mut self) -> Option<CallSlot> {
         match self {
-            Self::Ambiguous { slot, .. } => slot.take(),
+            Self::Ambiguous { slot, .. } | Self::Fatal { slot, .. } | Self::Halted { slot, .. } => {
+                slot.take()
+            }
             _ => None,
         }
     }

@@ -74,7 +74,14 @@ impl Client {
         let mut result = Box::pin(self.run(req, slot.as_deref_mut(), started))
             .instrument(span.clone())
             .await;
-        if let (Err(Error::Ambiguous { slot: kept, .. }), Some(held)) = (&mut result, slot) {
+        // A create that may have placed its call keeps its slot in the error: the call may be
+        // live, and freeing the slot now could overrun the account's live-call limit.
+        if let (Err(e), Some(held)) = (&mut result, slot)
+            && (matches!(e, Error::Ambiguous { .. }) || e.may_have_acted())
+            && let Error::Ambiguous { slot: kept, .. }
+            | Error::Fatal { slot: kept, .. }
+            | Error::Halted { slot: kept, .. } = e
+        {
             *kept = held.take();
         }
         let elapsed = clock::now().saturating_duration_since(started);
@@ -417,11 +424,13 @@ impl Client {
                 opted_out: true,
                 detail: end.take_detail(),
                 operation: req.route,
+                slot: None,
             }),
             Decision::Fatal { opted_out } => Err(end.finish(|detail, operation| Error::Fatal {
                 opted_out,
                 detail,
                 operation,
+                slot: None,
             })),
             Decision::Halt { scope } => {
                 if inner.halts.halt(scope.clone()) {
@@ -432,6 +441,7 @@ impl Client {
                     scope,
                     detail: Box::default(),
                     operation: req.route,
+                    slot: None,
                 }))
             }
             Decision::Ambiguous => Err(end.ambiguous()),
@@ -479,6 +489,7 @@ impl Client {
                 scope,
                 detail: Box::default(),
                 operation: req.route,
+                slot: None,
             }),
             None => Ok(()),
         }

@@ -7,10 +7,10 @@
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use futures::FutureExt as _;
-use redial_transport::{Client, Error, NewCall, PlacedCall};
+use redial_transport::{Client, Error, NewCall, PlacedCall, Reconciled};
 
 use crate::cancel::CancelHandle;
 use crate::contact::Contact;
@@ -19,9 +19,6 @@ use crate::journal::Journal;
 use crate::outcome::{ContactOutcome, build};
 use crate::progress::Progress;
 
-/// Times a contact waits for the calls circuit to close before it is reported `failed`
-/// with `circuit_open`.
-pub const MAX_CIRCUIT_WAITS: u32 = 10;
 /// Step of the stagger of circuit waits.
 const STAGGER_STEP: Duration = Duration::from_millis(100);
 /// Steps of the stagger of circuit waits.
@@ -70,6 +67,15 @@ pub(super) enum Start {
     /// An earlier run created it (the journal says `placed`): follow this call, never create
     /// another.
     Follow(String),
+    /// An earlier run may have sent a create under this key (the journal says `started`) and
+    /// the server does not honour keys: look for the call first; create under the same key
+    /// only when the server shows it was not placed.
+    Reconcile {
+        /// The key the earlier create carried.
+        key: String,
+        /// When it was journaled, if known.
+        sent_at: Option<SystemTime>,
+    },
 }
 
 /// Dials `contact`: create (or take over) its call, follow it, free the slot.
@@ -77,6 +83,18 @@ pub(super) async fn dial(d: Dialer, contact: Contact, start: Start) -> Dialled {
     let key = match start {
         Start::Create(key) => key,
         Start::Follow(call_id) => return Ok(take_over(&d, contact, &call_id).await),
+        Start::Reconcile { key, sent_at } => match reconcile(&d, &contact, &key, sent_at).await {
+            Reconciliation::Send => key,
+            Reconciliation::Placed(call_id) => {
+                if let Some(j) = &d.journal {
+                    j.placed(&contact, &key, &call_id)
+                        .await
+                        .map_err(CampaignError::Journal)?;
+                }
+                return Ok(take_over(&d, contact, &call_id).await);
+            }
+            Reconciliation::Unsettled(outcome) => return Ok((contact, outcome)),
+        },
     };
     let sent = Arc::new(AtomicBool::new(false));
     let created = {
@@ -128,6 +146,49 @@ async fn take_over(d: &Dialer, contact: Contact, call_id: &str) -> (Contact, Con
     (contact, outcome)
 }
 
+/// What the server says of an earlier run's create.
+enum Reconciliation {
+    /// It placed no call: send the create (under the same key).
+    Send,
+    /// It placed this call: follow it.
+    Placed(String),
+    /// The server could not settle it: the contact stays ambiguous (this outcome).
+    Unsettled(ContactOutcome),
+}
+
+/// Asks the server whether an earlier run's create of `contact` under `key` placed a call.
+async fn reconcile(
+    d: &Dialer,
+    contact: &Contact,
+    key: &str,
+    sent_at: Option<SystemTime>,
+) -> Reconciliation {
+    let call = new_call(d, contact, key);
+    match d
+        .client
+        .calls()
+        .reconcile(&call, sent_at.unwrap_or(SystemTime::UNIX_EPOCH))
+        .await
+    {
+        Ok(Reconciled::NotFound) => Reconciliation::Send,
+        Ok(Reconciled::Found(found)) => Reconciliation::Placed(found.id),
+        Ok(_) => Reconciliation::Unsettled(build::unfinished_in_journal(contact)),
+        Err(e) => {
+            tracing::warn!(error = %e, "cannot reconcile a contact an earlier run started");
+            Reconciliation::Unsettled(build::unfinished_in_journal(contact))
+        }
+    }
+}
+
+/// The create request of `contact` under `key`.
+fn new_call(d: &Dialer, contact: &Contact, key: &str) -> NewCall {
+    let mut call = NewCall::new(&*d.agent, contact.phone.clone());
+    call.from_number = d.from.as_ref().map(|f| f.to_string());
+    call.metadata = (!contact.metadata.is_empty()).then(|| contact.metadata.clone());
+    call.idempotency_key = Some(key.to_owned());
+    call
+}
+
 /// Creates the call; `Ok(Err(outcome))` when the contact ends without a call to follow.
 async fn create(
     d: &Dialer,
@@ -153,11 +214,11 @@ async fn create(
         }
         .boxed()
     };
-    let mut call = NewCall::new(&*d.agent, contact.phone.clone());
-    call.from_number = d.from.as_ref().map(|f| f.to_string());
-    call.metadata = (!contact.metadata.is_empty()).then(|| contact.metadata.clone());
-    call.idempotency_key = Some(key.to_owned());
-    let mut circuit_waits = 0;
+    let call = new_call(d, contact, key);
+    // An open circuit is an outage of the endpoint: waited out like a pause, as long as the
+    // campaign may wait for one (`pacing.max_pause`); then the contact ends `halted`.
+    let max_outage = d.client.policy().config().max_pause();
+    let mut circuit_waited = Duration::ZERO;
     let mut resends = 0;
     loop {
         match d
@@ -176,9 +237,10 @@ async fn create(
             // idempotency key the server honours.
             Err(Error::CircuitOpen {
                 retry_in, detail, ..
-            }) if circuit_waits < MAX_CIRCUIT_WAITS && (d.honoured || detail.attempts == 0) => {
-                circuit_waits += 1;
-                tokio::time::sleep(retry_in.max(MIN_CIRCUIT_WAIT) + stagger(contact.line)).await;
+            }) if circuit_waited < max_outage && (d.honoured || detail.attempts == 0) => {
+                let wait = retry_in.max(MIN_CIRCUIT_WAIT) + stagger(contact.line);
+                circuit_waited += wait;
+                tokio::time::sleep(wait).await;
             }
             // The server may have placed the call, but it honours our key: resending under
             // the same key returns that call instead of dialling again.
@@ -190,7 +252,7 @@ async fn create(
                 if let Some(slot) = e.take_slot() {
                     hold_slot(slot);
                 }
-                return Ok(Err(build::from_error(contact, &e, None)));
+                return Ok(Err(build::from_error(contact, &e)));
             }
         }
     }

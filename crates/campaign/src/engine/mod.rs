@@ -15,7 +15,7 @@ use crate::journal::Journal;
 use crate::progress::Progress;
 use crate::suppress::{SuppressList, Suppression};
 
-pub use dial::{MAX_AMBIGUOUS_RESENDS, MAX_CIRCUIT_WAITS, MAX_POLL_RESUMES};
+pub use dial::{MAX_AMBIGUOUS_RESENDS, MAX_POLL_RESUMES};
 
 /// Contacts in flight per call slot by default: enough to keep every slot busy while other
 /// contacts wait for theirs or are polled.

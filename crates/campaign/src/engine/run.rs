@@ -43,6 +43,7 @@ impl Campaign {
         mut sink: impl ResultSink,
     ) -> Result<Summary, CampaignError> {
         let honoured = self.keys_honoured();
+        let reconcile = self.client.policy().config().retry.reconcile;
         let Campaign {
             client,
             agent,
@@ -119,19 +120,35 @@ impl Campaign {
                 None => None,
             };
             match prior {
+                // Stopped while its call was live (a pause, a stop): follow that call now.
+                Some(PriorState::Finished(done)) if done.call_unfinished() => {
+                    start = Start::Follow(done.call_id.unwrap_or_default());
+                }
                 Some(PriorState::Finished(done)) if !done.retry_on_rerun() => {
                     rec.resumed(&contact, done, &mut source).await?;
                     continue;
                 }
                 // The call exists: follow it to its end.
                 Some(PriorState::Placed { call_id, .. }) => start = Start::Follow(call_id),
-                Some(PriorState::Started { .. }) if !honoured => {
+                // Resend under the key the earlier run used: the server answers with that call.
+                Some(PriorState::Started { key: earlier, .. }) if honoured => {
+                    start = Start::Create(earlier);
+                }
+                // Keys not honoured: ask the server whether the earlier run placed the call.
+                Some(PriorState::Started {
+                    key: earlier,
+                    sent_at,
+                }) if reconcile => {
+                    start = Start::Reconcile {
+                        key: earlier,
+                        sent_at,
+                    };
+                }
+                Some(PriorState::Started { .. }) => {
                     let outcome = build::unfinished_in_journal(&contact);
                     rec.emit(Some(&contact.key), &outcome, &mut source).await?;
                     continue;
                 }
-                // Resend under the key the earlier run used: the server answers with that call.
-                Some(PriorState::Started { key: earlier }) => start = Start::Create(earlier),
                 _ => {}
             }
             if rec
@@ -146,6 +163,14 @@ impl Campaign {
             }
             if cancel.is_cancelled() {
                 let outcome = build::interrupted(&contact);
+                rec.emit(Some(&contact.key), &outcome, &mut source).await?;
+                continue;
+            }
+            // The account is paused for longer than the campaign may wait (a quota): stop.
+            if let Some(pause) = client.pause()
+                && pause.retry_in > client.policy().config().max_pause()
+            {
+                let outcome = build::paused(&contact, &pause);
                 rec.emit(Some(&contact.key), &outcome, &mut source).await?;
                 continue;
             }

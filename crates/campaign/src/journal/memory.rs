@@ -77,6 +77,7 @@ impl Journal for MemoryJournal {
             &contact.key,
             PriorState::Started {
                 key: idempotency_key.to_owned(),
+                sent_at: Some(crate::clock::wall_now()),
             },
         )
     }

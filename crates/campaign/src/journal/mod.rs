@@ -12,6 +12,7 @@ mod index;
 mod memory;
 
 use std::fmt;
+use std::time::SystemTime;
 
 use futures::future::BoxFuture;
 use uuid::Uuid;
@@ -30,6 +31,9 @@ pub enum PriorState {
     Started {
         /// The idempotency key used.
         key: String,
+        /// When the create was about to be sent (wall clock), when the journal knows: a
+        /// reconciliation looks for the call among calls created since.
+        sent_at: Option<SystemTime>,
     },
     /// The create succeeded and the call has this id; no result was recorded (the call may
     /// still be live: follow it, never create it again).

@@ -1,8 +1,11 @@
 //! From a contact's fate to its outcome. `redial_transport::Error` is matched by variant
 //! (never by message text): the variant decides the status, the last failure the code.
 
-use redial_policy::Failure;
-use redial_transport::{Call, Error};
+use std::time::SystemTime;
+
+use redial_policy::{ErrorType, Failure};
+use redial_transport::{Call, Error, PauseInfo};
+use serde_json::{Value, json};
 
 use super::{ContactOutcome, ErrorInfo, OutcomeStatus};
 use crate::contact::{Contact, InvalidContact};
@@ -30,11 +33,16 @@ pub(crate) fn status_of(error: &Error) -> OutcomeStatus {
         // Halted after an attempt that may have placed the call: reconcile, do not redial.
         Error::Halted { .. } if error.may_have_acted() => OutcomeStatus::Ambiguous,
         Error::Halted { .. } => OutcomeStatus::Halted,
+        // Nothing was sent: an account pause longer than the campaign may wait, or a slot
+        // wait past `slots.max_wait`. Re-dialable, never failed.
+        Error::Paused { .. } | Error::SlotWait { .. } => OutcomeStatus::Halted,
         Error::Ambiguous { .. } => OutcomeStatus::Ambiguous,
-        Error::Exhausted { .. }
-        | Error::Timeout { .. }
-        | Error::CircuitOpen { .. }
-        | Error::BudgetExhausted { .. } => OutcomeStatus::Failed,
+        // An endpoint outage the campaign could not wait out: nothing acted, re-dialable.
+        Error::CircuitOpen { .. } if error.may_have_acted() => OutcomeStatus::Ambiguous,
+        Error::CircuitOpen { .. } => OutcomeStatus::Halted,
+        Error::Exhausted { .. } | Error::Timeout { .. } | Error::BudgetExhausted { .. } => {
+            OutcomeStatus::Failed
+        }
         Error::InvalidInput(_) | Error::Config(_) => OutcomeStatus::Failed,
         // A variant added to the transport later: the contact did not complete.
         _ => OutcomeStatus::Failed,
@@ -43,19 +51,15 @@ pub(crate) fn status_of(error: &Error) -> OutcomeStatus {
 
 /// A contact whose create failed (`placed` is `None`), or whose call was created but could
 /// not be followed to its end (`placed` is the call as created and the create's attempts).
-pub(crate) fn from_error(
-    contact: &Contact,
-    error: &Error,
-    placed: Option<(&Call, u32)>,
-) -> ContactOutcome {
+pub(crate) fn from_error(contact: &Contact, error: &Error) -> ContactOutcome {
     ContactOutcome {
         line: contact.line,
         phone: contact.phone.clone(),
         status: status_of(error),
-        call_id: placed.map(|(c, _)| c.id.clone()),
-        call_status: placed.map(|(c, _)| c.status.as_str().to_owned()),
-        attempts: placed.map_or_else(|| error.attempts(), |(_, a)| a),
-        error: Some(error_info(error)),
+        call_id: None,
+        call_status: None,
+        attempts: error.attempts(),
+        error: Some(Box::new(error_info(contact, error))),
     }
 }
 
@@ -74,16 +78,19 @@ pub(crate) fn call_lost(
         call_id: Some(call_id.to_owned()),
         call_status: None,
         attempts,
-        error: Some(error_info(error)),
+        error: Some(Box::new(error_info(contact, error))),
     }
 }
 
 /// The `error` object of an outcome.
-pub(crate) fn error_info(error: &Error) -> ErrorInfo {
+pub(crate) fn error_info(contact: &Contact, error: &Error) -> ErrorInfo {
     let last = error.detail().and_then(|d| d.last.as_ref());
-    let (error_type, code) = match (error, last) {
-        (Error::InvalidInput(i), _) => ("invalid_input".to_owned(), i.code.as_str().to_owned()),
-        (_, Some(Failure::Api(api))) => (
+    // The answer behind the error: the last one, or for a pause the throttle that caused it.
+    let api = error.api_error();
+    let (error_type, code) = match (error, last, api) {
+        (Error::InvalidInput(i), _, _) => ("invalid_input".to_owned(), i.code.as_str().to_owned()),
+        (_, Some(Failure::Transport(t)), _) => ("transport".to_owned(), t.kind.as_str().to_owned()),
+        (_, _, Some(api)) => (
             api.error_type
                 .as_ref()
                 .map_or_else(|| error.outcome().to_owned(), |t| t.as_str().to_owned()),
@@ -91,22 +98,88 @@ pub(crate) fn error_info(error: &Error) -> ErrorInfo {
                 .as_ref()
                 .map_or_else(|| format!("http_{}", api.status), |c| c.as_str().to_owned()),
         ),
-        (_, Some(Failure::Transport(t))) => ("transport".to_owned(), t.kind.as_str().to_owned()),
         // Nothing was sent (a halted scope, an open circuit): the runtime's own class.
-        (_, None) => (error.outcome().to_owned(), error.outcome().to_owned()),
+        _ => (error.outcome().to_owned(), error.outcome().to_owned()),
     };
-    let api = match last {
-        Some(Failure::Api(api)) => Some(api),
-        _ => None,
-    };
+    let paused = matches!(error, Error::Paused { .. });
     ErrorInfo {
         error_type,
         code,
         message: error.to_string(),
-        scope: error.halt_scope().map(|s| s.kind().to_owned()),
+        // A pause stops every request of the account.
+        scope: if paused {
+            Some("account".to_owned())
+        } else {
+            error.halt_scope().map(|s| s.kind().to_owned())
+        },
         details: api.and_then(|a| a.details.clone()),
         doc_url: api.and_then(|a| a.doc_url.clone()),
+        retry_at: error.resume_at().map(rfc3339),
+        support: support(contact, error),
     }
+}
+
+/// The support report of a contact that ended on a `server_error` or `provider_error` (a
+/// bare 5xx gateway page included): the transport's, or one built from the last answer.
+fn support(contact: &Contact, error: &Error) -> Option<Value> {
+    let detail = error.detail()?;
+    if let Some(report) = &detail.support {
+        return serde_json::to_value(report).ok();
+    }
+    let Some(Failure::Api(api)) = &detail.last else {
+        return None;
+    };
+    let server_side = matches!(
+        api.error_type,
+        Some(ErrorType::Server | ErrorType::Provider)
+    ) || (api.error_type.is_none() && api.status >= 500);
+    server_side.then(|| {
+        json!({
+            "timestamp": crate::clock::rfc3339_now(),
+            "operation": detail.operation,
+            "agent_id": Value::Null,
+            "to": contact.phone,
+            "call_id": Value::Null,
+            "request_id": api.request_id,
+            "attempts": detail.attempts,
+            "error": {
+                "type": api.error_type.as_ref().map(|t| t.as_str()),
+                "code": api.code.as_ref().map(|c| c.as_str()),
+                "message": api.message,
+                "details": api.details,
+                "doc_url": api.doc_url,
+                "status": api.status,
+            },
+        })
+    })
+}
+
+/// A wall-clock time as RFC 3339 (UTC, seconds).
+fn rfc3339(t: SystemTime) -> String {
+    humantime::format_rfc3339_seconds(t).to_string()
+}
+
+/// A contact not attempted because the account is paused for longer than the campaign may
+/// wait (a quota's `Retry-After`): `halted`, re-dialable after `retry_at`.
+pub(crate) fn paused(contact: &Contact, pause: &PauseInfo) -> ContactOutcome {
+    let cause = pause.cause.as_ref();
+    let mut error = ErrorInfo::new(
+        cause
+            .and_then(|c| c.error_type.as_ref())
+            .map_or("rate_limit_error", |t| t.as_str()),
+        cause
+            .and_then(|c| c.code.as_ref())
+            .map_or("rate_limit_exceeded", |c| c.as_str()),
+        format!(
+            "not attempted: the account is paused until {} (longer than the campaign may wait); rerun after it",
+            rfc3339(pause.resume_at)
+        ),
+    );
+    error.scope = Some("account".to_owned());
+    error.retry_at = Some(rfc3339(pause.resume_at));
+    error.details = cause.and_then(|c| c.details.clone());
+    error.doc_url = cause.and_then(|c| c.doc_url.clone());
+    ContactOutcome::without_call(contact.line, &contact.phone, OutcomeStatus::Halted, error)
 }
 
 /// A malformed record of the source.

@@ -77,6 +77,15 @@ pub struct ErrorInfo {
     /// The API's `doc_url`, as sent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub doc_url: Option<String>,
+    /// For a contact stopped by an account pause (a quota's long `Retry-After`): when the
+    /// account may send again, RFC 3339 (UTC). Rerun after it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retry_at: Option<String>,
+    /// For a `server_error` or `provider_error`: the report Nixflex support asks for
+    /// (`timestamp`, `operation`, `agent_id`, `to`, `call_id`, `request_id`, `attempts`,
+    /// `error {type, code, message, details}`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub support: Option<serde_json::Value>,
 }
 
 impl ErrorInfo {
@@ -89,6 +98,8 @@ impl ErrorInfo {
             scope: None,
             details: None,
             doc_url: None,
+            retry_at: None,
+            support: None,
         }
     }
 }
@@ -109,8 +120,8 @@ pub struct ContactOutcome {
     pub call_status: Option<String>,
     /// Attempts the create took (0 when nothing was sent).
     pub attempts: u32,
-    /// Why the contact did not complete.
-    pub error: Option<ErrorInfo>,
+    /// Why the contact did not complete (boxed: most outcomes have none).
+    pub error: Option<Box<ErrorInfo>>,
 }
 
 impl ContactOutcome {
@@ -123,7 +134,7 @@ impl ContactOutcome {
             call_id: None,
             call_status: None,
             attempts: 0,
-            error: Some(error),
+            error: Some(Box::new(error)),
         }
     }
 
@@ -132,6 +143,12 @@ impl ContactOutcome {
     /// placed).
     pub fn retry_on_rerun(&self) -> bool {
         self.status == OutcomeStatus::Halted && self.call_id.is_none()
+    }
+
+    /// Whether the contact was stopped (`halted`) while its call was live: its call exists
+    /// but its end was not seen. A rerun follows that call instead of re-emitting this.
+    pub fn call_unfinished(&self) -> bool {
+        self.status == OutcomeStatus::Halted && self.call_id.is_some() && self.call_status.is_none()
     }
 
     /// The error code, if the contact did not complete.

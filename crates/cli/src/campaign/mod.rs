@@ -75,6 +75,13 @@ pub async fn execute(plan: Plan) -> anyhow::Result<Summary> {
         inner: JsonlSink::create(&plan.out)
             .with_context(|| format!("cannot create results file {}", plan.out.display()))?,
         contacts: plan.contacts.clone(),
+        support: match &plan.support_out {
+            Some(path) => Some(std::io::BufWriter::new(
+                std::fs::File::create(path)
+                    .with_context(|| format!("cannot create {}", path.display()))?,
+            )),
+            None => None,
+        },
     };
     let cancel = CancelHandle::new();
     crate::interrupt::cancel_on_signal(cancel.clone());

@@ -60,6 +60,8 @@ pub struct Plan {
     pub progress: ProgressArg,
     /// Contacts in flight at once.
     pub in_flight: usize,
+    /// Where support reports also go (JSON lines).
+    pub support_out: Option<PathBuf>,
 }
 
 impl Plan {
@@ -75,6 +77,17 @@ impl Plan {
             ("--journal", a.journal.as_ref()),
             ("--suppress", a.suppress.as_ref()),
         ];
+        if let Some(support) = &a.support_out {
+            let out = [("--out", Some(&a.out))];
+            for &(flag, path) in inputs.iter().chain(&out) {
+                if path.is_some_and(|p| same_file_key(p) == same_file_key(support)) {
+                    return Err(UsageError::new(format!(
+                        "--support-out {}: it is the {flag} file; name another file",
+                        support.display()
+                    )));
+                }
+            }
+        }
         check_out(
             &a.out,
             inputs
@@ -93,6 +106,9 @@ impl Plan {
             }
             None => Config::default(),
         };
+        if let Some(max) = a.max_pause {
+            config.pacing.max_pause = Some(max);
+        }
         apply_overrides(&mut config, a.concurrency, a.rate, a.idempotency)?;
         let target = match a.api_url {
             Some(url) => {
@@ -138,6 +154,7 @@ impl Plan {
             suppress,
             progress: a.progress,
             in_flight,
+            support_out: a.support_out,
         })
     }
 }

@@ -1,6 +1,9 @@
 //! The results file as the `redial` command writes it: the library's JSON-lines sink, plus a
-//! line on stderr for every malformed contacts row (the operator fixes the file from it).
+//! line on stderr for every malformed contacts row (the operator fixes the file from it), and
+//! the support reports in a file of their own when `--support-out` asks for them.
 
+use std::fs::File;
+use std::io::{BufWriter, Write as _};
 use std::path::PathBuf;
 
 use futures::future::BoxFuture;
@@ -16,6 +19,8 @@ pub struct CliSink {
     pub inner: JsonlSink,
     /// The contacts file, to name in messages.
     pub contacts: PathBuf,
+    /// `--support-out`: every `error.support`, one JSON object a line.
+    pub support: Option<BufWriter<File>>,
 }
 
 impl ResultSink for CliSink {
@@ -27,10 +32,26 @@ impl ResultSink for CliSink {
         {
             eprintln!("contacts {} {}", self.contacts.display(), e.message);
         }
+        if let (Some(out), Some(report)) = (
+            &mut self.support,
+            outcome.error.as_ref().and_then(|e| e.support.as_ref()),
+        ) {
+            let written = serde_json::to_writer(&mut *out, report)
+                .map_err(std::io::Error::from)
+                .and_then(|()| out.write_all(b"\n"));
+            if let Err(e) = written {
+                return Box::pin(std::future::ready(Err(e.into())));
+            }
+        }
         self.inner.write(outcome)
     }
 
     fn finish(&mut self) -> BoxFuture<'_, Result<(), BoxError>> {
+        if let Some(out) = &mut self.support
+            && let Err(e) = out.flush()
+        {
+            return Box::pin(std::future::ready(Err(e.into())));
+        }
         self.inner.finish()
     }
 }

@@ -40,6 +40,7 @@ pub(crate) fn fast_config(dir: &Path) -> PathBuf {
         r#"
 [retry]
 attempt_timeout = "5s"
+reconcile_settle = "100ms"
 
 [backoff.retry]
 base = "10ms"

@@ -352,7 +352,9 @@ impl<'c> Calls<'c> {
         let mut polls = 0;
         loop {
             let now = clock::now();
-            if now.saturating_duration_since(born) + delay > polling.max_wait {
+            // At least one read: a call older than the bound (taken over from an earlier run,
+            // or followed again after a stop) still gets its status asked once.
+            if polls > 0 && now.saturating_duration_since(born) + delay > polling.max_wait {
                 // Wait out what is left of the bound, then one last poll would exceed it:
                 // end here, bounded from the call's birth.
                 let mut detail = FailureDetail::new("GET /v1/calls/{id}");
