@@ -65,8 +65,8 @@ pub enum Error {
         /// The operation.
         operation: &'static str,
         /// For a create whose earlier attempt may have placed the call, the call slot it held:
-        /// the call may be live (see [`Error::take_slot`]).
-        slot: Option<CallSlot>,
+        /// the call may be live (see [`Error::take_slot`]). Boxed: the error stays small.
+        slot: Option<Box<CallSlot>>,
     },
     /// A halt scope is stopped: this request failed with a halting error, or was not sent
     /// because an earlier one halted its scope.
@@ -79,8 +79,8 @@ pub enum Error {
         /// The operation.
         operation: &'static str,
         /// For a create whose earlier attempt may have placed the call, the call slot it held:
-        /// the call may be live (see [`Error::take_slot`]).
-        slot: Option<CallSlot>,
+        /// the call may be live (see [`Error::take_slot`]). Boxed: the error stays small.
+        slot: Option<Box<CallSlot>>,
     },
     /// Retries ended at the attempt limit (or on a Retry-After longer than allowed).
     #[error("{operation}: gave up after {} attempts: {}", .detail.attempts, describe(.detail))]
@@ -294,9 +294,8 @@ impl Error {
     /// Keep it until the call is known to have ended; dropping it frees the slot.
     pub fn take_slot(&mut self) -> Option<CallSlot> {
         match self {
-            Self::Ambiguous { slot, .. } | Self::Fatal { slot, .. } | Self::Halted { slot, .. } => {
-                slot.take()
-            }
+            Self::Ambiguous { slot, .. } => slot.take(),
+            Self::Fatal { slot, .. } | Self::Halted { slot, .. } => slot.take().map(|s| *s),
             _ => None,
         }
     }

@@ -76,13 +76,17 @@ impl Client {
             .await;
         // A create that may have placed its call keeps its slot in the error: the call may be
         // live, and freeing the slot now could overrun the account's live-call limit.
-        if let (Err(e), Some(held)) = (&mut result, slot)
-            && (matches!(e, Error::Ambiguous { .. }) || e.may_have_acted())
-            && let Error::Ambiguous { slot: kept, .. }
-            | Error::Fatal { slot: kept, .. }
-            | Error::Halted { slot: kept, .. } = e
-        {
-            *kept = held.take();
+        if let (Err(e), Some(held)) = (&mut result, slot) {
+            let may_have_acted = e.may_have_acted();
+            match e {
+                Error::Ambiguous { slot: kept, .. } => *kept = held.take(),
+                Error::Fatal { slot: kept, .. } | Error::Halted { slot: kept, .. }
+                    if may_have_acted =>
+                {
+                    *kept = held.take().map(Box::new);
+                }
+                _ => {}
+            }
         }
         let elapsed = clock::now().saturating_duration_since(started);
         let outcome = match &result {
@@ -138,6 +142,8 @@ impl Client {
             if left.is_zero() || (!policy.may_repeat(&req.info()) && left < send_window) {
                 return Err(end.deadline());
             }
+            // Computed before the hook's await, so `limits` does not live across it.
+            let attempt_timeout = limits.attempt_timeout.min(left);
             // The waits may have been long: look again right before sending, and take the
             // breaker's permit only now, so a probe is not spent waiting in a queue.
             let permit = self.admit(req, &req.info()).map_err(|e| end.fail(e))?;
@@ -150,7 +156,6 @@ impl Client {
                     operation: req.route,
                 }));
             }
-            let attempt_timeout = limits.attempt_timeout.min(left);
             end.attempts += 1;
             if end.first_sent.is_none() {
                 end.first_sent = Some(clock::wall_now());
@@ -447,7 +452,7 @@ impl Client {
             Decision::Ambiguous => Err(end.ambiguous()),
             Decision::GiveUp { reason } => {
                 let kind = reason.clone();
-                end.give_up = Some(reason);
+                end.give_up = Some(Box::new(reason));
                 Err(end.finish(|detail, operation| match kind {
                     GiveUpReason::BudgetExhausted => Error::BudgetExhausted { detail, operation },
                     GiveUpReason::DeadlineExceeded => Error::Timeout { detail, operation },
@@ -546,7 +551,8 @@ struct Ending<'r, 'a> {
     waits: u32,
     /// An attempt of this (non-idempotent) request may have acted on the server.
     may_have_acted: bool,
-    give_up: Option<GiveUpReason>,
+    /// Why retries ended, boxed: only requests that give up pay for it.
+    give_up: Option<Box<GiveUpReason>>,
     /// The backoff slept before the current attempt.
     previous_delay: Duration,
     /// The last failure, boxed: only failed attempts pay for it.
@@ -605,7 +611,7 @@ impl<'r, 'a> Ending<'r, 'a> {
         detail.last = self.last.take().map(|last| *last);
         detail.attempts = self.attempts;
         detail.elapsed = clock::now().saturating_duration_since(self.started);
-        detail.give_up = self.give_up.take();
+        detail.give_up = self.give_up.take().map(|g| *g);
         detail.may_have_acted = self.may_have_acted;
         detail.first_sent = self.first_sent;
         let provider = self.provider_repeated.then_some(self.provider_errors);
@@ -671,7 +677,7 @@ impl<'r, 'a> Ending<'r, 'a> {
 
     /// Ends the request because its deadline passed.
     fn deadline(&mut self) -> Error {
-        self.give_up = Some(GiveUpReason::DeadlineExceeded);
+        self.give_up = Some(Box::new(GiveUpReason::DeadlineExceeded));
         self.finish(|detail, operation| Error::Timeout { detail, operation })
     }
 }
