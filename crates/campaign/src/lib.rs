@@ -80,7 +80,6 @@ pub use cancel::CancelHandle;
 pub use contact::{Contact, InvalidContact, SourceItem};
 pub use engine::{
     BuildError, Campaign, CampaignBuilder, IN_FLIGHT_PER_SLOT, MAX_AMBIGUOUS_RESENDS,
-    MAX_POLL_RESUMES,
 };
 pub use error::{BoxError, CampaignError};
 pub use journal::{FileJournal, Journal, JournalError, MemoryJournal, PriorState, idempotency_key};

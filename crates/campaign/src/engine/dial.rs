@@ -19,13 +19,12 @@ use crate::journal::Journal;
 use crate::outcome::{ContactOutcome, build};
 use crate::progress::Progress;
 
+use super::watch::Watcher;
+
 /// Step of the stagger of circuit waits.
 const STAGGER_STEP: Duration = Duration::from_millis(100);
 /// Steps of the stagger of circuit waits.
 const STAGGER_STEPS: u64 = 10;
-/// Times the polls of a created call resume after a transient failure before the contact
-/// is reported `failed` (with its `call_id`).
-pub const MAX_POLL_RESUMES: u32 = 10;
 /// Resends of an ambiguous create under a key the server honours (it then returns the call
 /// it placed, or places it once).
 pub const MAX_AMBIGUOUS_RESENDS: u32 = 3;
@@ -45,6 +44,7 @@ pub(super) struct Dialer {
     pub(super) progress: Arc<Progress>,
     pub(super) cancel: CancelHandle,
     pub(super) honoured: bool,
+    pub(super) watcher: Watcher,
 }
 
 impl Dialer {
@@ -258,24 +258,13 @@ async fn create(
     }
 }
 
-/// Follows a placed call to its terminal status (`attempts`: the create's).
+/// Follows a placed call to its terminal status (`attempts`: the create's), through the
+/// campaign's [`Watcher`]: reads timed to call lengths, many calls per read.
 async fn follow(d: &Dialer, contact: &Contact, call_id: &str, attempts: u32) -> ContactOutcome {
-    let mut resumes = 0;
-    loop {
-        match d.client.calls().wait_until_done(call_id).await {
-            Ok(done) => return build::completed(contact, &done, attempts),
-            // The call exists and a status poll is safe to repeat: a transient failure of the
-            // polls (an outage, the open circuit it causes) must not lose track of the call.
-            Err(e) if resumes < MAX_POLL_RESUMES && poll_may_resume(&e) => {
-                resumes += 1;
-                let wait = match &e {
-                    Error::CircuitOpen { retry_in, .. } => *retry_in,
-                    _ => d.client.policy().config().polling.max,
-                };
-                tokio::time::sleep(wait.max(MIN_CIRCUIT_WAIT) + stagger(contact.line)).await;
-            }
-            Err(e) => return build::call_lost(contact, &e, call_id, attempts),
-        }
+    let born = redial_limiter::clock::now();
+    match d.watcher.wait(call_id, born).await {
+        Ok(done) => build::completed(contact, &done, attempts),
+        Err(e) => build::call_lost(contact, &e, call_id, attempts),
     }
 }
 
@@ -293,16 +282,4 @@ fn hold_slot(slot: redial_transport::CallSlot) {
 /// [`STAGGER_STEP`], so they do not all meet the half-open circuit at once.
 fn stagger(line: u64) -> Duration {
     STAGGER_STEP * u32::try_from(line % STAGGER_STEPS).unwrap_or(0)
-}
-
-/// Whether following a created call may go on after this poll failure: transient ends of
-/// the retry loop, not halts (a revoked key) or fatal answers (the call is unknown).
-fn poll_may_resume(e: &Error) -> bool {
-    matches!(
-        e,
-        Error::CircuitOpen { .. }
-            | Error::Exhausted { .. }
-            | Error::Timeout { .. }
-            | Error::BudgetExhausted { .. }
-    )
 }

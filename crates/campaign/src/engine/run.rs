@@ -19,6 +19,7 @@ use uuid::Uuid;
 
 use super::Campaign;
 use super::dial::{Dialer, Dialled, Start, dial};
+use super::watch::Watcher;
 use crate::contact::{Contact, SourceItem};
 use crate::error::{BoxError, CampaignError};
 use crate::journal::{Journal, PriorState, idempotency_key};
@@ -53,6 +54,7 @@ impl Campaign {
             in_flight,
             cancel,
             progress,
+            list_reads,
         } = self;
         let start = redial_limiter::clock::now();
         progress.set_total(source.size_hint());
@@ -67,6 +69,7 @@ impl Campaign {
             progress: progress.clone(),
             cancel: cancel.clone(),
             honoured,
+            watcher: Watcher::start(client.clone(), agent.to_string(), list_reads),
         };
         let mut rec = Recorder {
             sink: &mut sink,
