@@ -247,6 +247,8 @@ impl State {
     }
 
     /// The list asked for the live calls: `limit` covering them.
+    // `ListCalls` is non-exhaustive: a struct literal cannot build it here.
+    #[allow(clippy::field_reassign_with_default)]
     fn list_query(&self) -> ListCalls {
         let limit = u32::try_from(self.live.len())
             .unwrap_or(u32::MAX)
