@@ -93,6 +93,7 @@ async fn tick(
         }
         let now = redial_limiter::clock::now();
         let done = c.done();
+        let total = c.total().max(total);
         let secs = now
             .saturating_duration_since(start)
             .as_secs_f64()
@@ -103,6 +104,7 @@ async fn tick(
             done as f64 / secs
         );
         if let Some(bar) = &bar {
+            bar.set_length(total);
             bar.set_position(done);
             bar.set_message(msg.clone());
         }

@@ -31,6 +31,9 @@ pub const MAX_AMBIGUOUS_RESENDS: u32 = 3;
 /// How long the slot of an ambiguous create stays held (a call that may be live): about a
 /// typical outbound call. **Assumed**; the account's own limit corrects the rest.
 const AMBIGUOUS_SLOT_HOLD: Duration = Duration::from_secs(120);
+/// Shortest time a contact waits out an endpoint's open circuit (an outage) before it ends
+/// `halted`: gateway outages of minutes are common. **Assumed**; `pacing.max_pause` raises it.
+const MIN_OUTAGE_WAIT: Duration = Duration::from_secs(30 * 60);
 /// Shortest wait for an open circuit (guards against a zero `retry_in` spinning).
 const MIN_CIRCUIT_WAIT: Duration = Duration::from_millis(50);
 
@@ -216,8 +219,9 @@ async fn create(
     };
     let call = new_call(d, contact, key);
     // An open circuit is an outage of the endpoint: waited out like a pause, as long as the
-    // campaign may wait for one (`pacing.max_pause`); then the contact ends `halted`.
-    let max_outage = d.client.policy().config().max_pause();
+    // campaign may wait for one (`pacing.max_pause`, at least `MIN_OUTAGE_WAIT`); then the
+    // contact ends `halted`.
+    let max_outage = d.client.policy().config().max_pause().max(MIN_OUTAGE_WAIT);
     let mut circuit_waited = Duration::ZERO;
     let mut resends = 0;
     loop {

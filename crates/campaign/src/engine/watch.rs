@@ -8,7 +8,8 @@
 //!    calls seen ended in this run (bounded by `polling.initial` and `polling.max_wait`;
 //!    `polling.initial` until a few calls have ended), then the reads back off by
 //!    `polling.multiplier` up to `polling.max`. With calls of similar lengths most calls are
-//!    read once or twice.
+//!    read once or twice. A length is sampled at the midpoint between the last read that
+//!    saw the call live and the one that saw it ended, so read delays do not inflate it.
 //! 2. **Many calls per read.** When reads are due and more than one call is live, one
 //!    `GET /v1/calls?agent_id=…&limit=…` (newest first, `limit` covering the live calls) is
 //!    asked instead: every live call it lists is settled by it — the due ones, and any other
@@ -34,6 +35,9 @@ const LENGTH_SAMPLES: usize = 256;
 const MIN_SAMPLES: usize = 8;
 /// Share of the median at which a call's first read is due: a little before the typical end.
 const FIRST_READ_SHARE: f64 = 0.9;
+/// Earliest first read once the median is known, whatever `polling.initial` says: short calls
+/// are read soon after they end, so their slots come back soon.
+const MIN_FIRST_READ: Duration = Duration::from_millis(100);
 /// Largest `limit` asked of the list (the simulator's cap; the contract promises none).
 const MAX_LIST_LIMIT: u32 = 1000;
 /// Calls beyond the live ones a list asks for, so calls created meanwhile do not push a live
@@ -80,6 +84,9 @@ impl Watcher {
 #[derive(Debug)]
 struct Live {
     born: Instant,
+    /// The last read that saw the call live (its birth before any): the call ended between
+    /// this and the read that saw it ended.
+    seen_live: Instant,
     due: Instant,
     delay: Duration,
     reads: u32,
@@ -134,7 +141,9 @@ impl State {
     fn first_delay(&self) -> Duration {
         let p = self.polling();
         match self.lengths.median() {
-            Some(m) => m.mul_f64(FIRST_READ_SHARE).clamp(p.initial, p.max_wait),
+            Some(m) => m
+                .mul_f64(FIRST_READ_SHARE)
+                .clamp(MIN_FIRST_READ, p.max_wait.max(MIN_FIRST_READ)),
             None => p.initial,
         }
     }
@@ -149,6 +158,7 @@ impl State {
             id,
             Live {
                 born,
+                seen_live: born,
                 due,
                 delay,
                 reads: 0,
@@ -191,11 +201,16 @@ impl State {
         live.reads += 1;
         if call.status.is_terminal() {
             let live = self.live.remove(&call.id).unwrap_or_else(|| unreachable!());
+            // The end lies between the last live sighting and now: the midpoint is the sample
+            // (the time of the read alone would bias every estimate up by the read delay).
+            let gap = now.saturating_duration_since(live.seen_live);
+            let ended = live.seen_live + gap / 2;
             self.lengths
-                .record(now.saturating_duration_since(live.born));
+                .record(ended.saturating_duration_since(live.born));
             let _ = live.done.send(Ok(call));
             return;
         }
+        live.seen_live = now;
         self.reschedule(&call.id, now);
     }
 
@@ -212,8 +227,7 @@ impl State {
         }
         live.delay = Duration::from_secs_f64(
             (live.delay.as_secs_f64() * p.multiplier).min(p.max.as_secs_f64()),
-        )
-        .max(p.initial);
+        );
         live.due = now + live.delay;
         let due = live.due;
         self.schedule(id.to_owned(), due);
