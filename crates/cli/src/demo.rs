@@ -88,6 +88,7 @@ pub async fn command(args: DemoArgs) -> anyhow::Result<Status> {
         suppress: SuppressList::load(&suppress).map_err(|e| usage(e.to_string()))?,
         progress: args.progress,
         in_flight: DEMO_CONCURRENCY as usize * IN_FLIGHT_PER_SLOT,
+        fleet: None,
     };
     let summary = campaign::execute(plan).await?;
     eprintln!(

@@ -60,6 +60,8 @@ pub struct Plan {
     pub progress: ProgressArg,
     /// Contacts in flight at once.
     pub in_flight: usize,
+    /// Fleet mode (`--redis`, `--campaign`).
+    pub fleet: Option<super::fleet::FleetPlan>,
 }
 
 impl Plan {
@@ -112,6 +114,7 @@ impl Plan {
             },
         };
         let metrics_addr = a.metrics_addr.as_deref().map(parse_addr).transpose()?;
+        let fleet = super::fleet::FleetPlan::from_flags(a.redis, a.campaign)?;
         let suppress = match &a.suppress {
             Some(path) => {
                 SuppressList::load(path).map_err(|e| UsageError::new(format!("--suppress: {e}")))?
@@ -138,6 +141,7 @@ impl Plan {
             suppress,
             progress: a.progress,
             in_flight,
+            fleet,
         })
     }
 }
