@@ -246,3 +246,46 @@ async fn another_list_or_agent_is_refused() {
     );
     let _ = KEY;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stopped_process_gives_its_undialled_contacts_back_at_once() {
+    let Some(server) = RedisServer::start() else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let list = contacts(dir.path(), 4);
+    // A long claim timeout: only the release can hand the contact over this fast.
+    let cfg = work(&server, "release", Duration::from_secs(60));
+    let stopping = RedisCampaign::join(cfg.clone(), AGENT, &list)
+        .await
+        .unwrap();
+    let other = RedisCampaign::join(cfg, AGENT, &list).await.unwrap();
+    let mut mine = stopping.source();
+    let Some(SourceItem::Contact(c)) = mine.next().await.unwrap() else {
+        panic!("a contact")
+    };
+    // Stopped before dialling it: the engine writes it `halted`/`interrupted`.
+    let mut info = redial_campaign::ErrorInfo::new("halted", "interrupted", "stopped".into());
+    info.scope = Some("campaign".into());
+    let outcome = ContactOutcome::without_call(c.line, &c.phone, OutcomeStatus::Halted, info);
+    mine.done(&outcome).await.unwrap();
+    let mut theirs = other.source();
+    let mut lines = Vec::new();
+    while let Some(item) = tokio::time::timeout(Duration::from_secs(5), theirs.next())
+        .await
+        .expect("no wait for the claim timeout")
+        .unwrap()
+    {
+        let SourceItem::Contact(got) = item else {
+            continue;
+        };
+        lines.push(got.line);
+        if lines.len() == 4 {
+            break;
+        }
+    }
+    assert!(
+        lines.contains(&c.line),
+        "the released contact is handed out again: {lines:?}"
+    );
+}
