@@ -10,7 +10,7 @@ mod support;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use redial_sim::{Scenario, SimHandle};
 use serde_json::Value;
@@ -145,15 +145,24 @@ fn fleet(
         .collect()
 }
 
+/// How often the test looks at a process or a condition.
+const POLL: Duration = Duration::from_millis(50);
+
+/// Polls of `POLL` that fit in `limit` (the test counts them: it reads no clock).
+fn polls(limit: Duration) -> u128 {
+    limit.as_millis() / POLL.as_millis()
+}
+
 /// Waits for a process, killing it past [`PROCESS_LIMIT`].
 fn finish(mut child: Child) -> Output {
-    let start = Instant::now();
-    while child.try_wait().expect("try_wait").is_none() {
-        if start.elapsed() > PROCESS_LIMIT {
-            let _ = child.kill();
+    for _ in 0..polls(PROCESS_LIMIT) {
+        if child.try_wait().expect("try_wait").is_some() {
             break;
         }
-        std::thread::sleep(Duration::from_millis(50));
+        std::thread::sleep(POLL);
+    }
+    if child.try_wait().expect("try_wait").is_none() {
+        let _ = child.kill();
     }
     child.wait_with_output().expect("the process output")
 }
@@ -192,14 +201,13 @@ fn redis_cli(redis: &RedisServer, args: &[&str]) -> String {
 
 /// Waits until `cond` holds (polling), at most `limit`.
 fn wait_for(limit: Duration, mut cond: impl FnMut() -> bool) -> bool {
-    let start = Instant::now();
-    while start.elapsed() < limit {
+    for _ in 0..polls(limit) {
         if cond() {
             return true;
         }
-        std::thread::sleep(Duration::from_millis(50));
+        std::thread::sleep(POLL);
     }
-    false
+    cond()
 }
 
 /// Asserts the simulator saw nobody dialled twice, live calls within the limit and few 429s.

@@ -19,7 +19,7 @@ pub enum RedisWorkError {
     #[error("invalid Redis URL: {0}")]
     InvalidUrl(#[source] ::redis::RedisError),
     /// Redis did not answer for `waited` (`fleet.redis_wait`).
-    #[error("Redis did not answer for {waited:?} ({op}): {source}")]
+    #[error("Redis did not answer for {waited:?} ({op})")]
     Unavailable {
         /// What was being done.
         op: &'static str,
@@ -29,7 +29,7 @@ pub enum RedisWorkError {
         source: ::redis::RedisError,
     },
     /// Redis answered with an error.
-    #[error("Redis ({op}): {source}")]
+    #[error("Redis ({op})")]
     Redis {
         /// What was being done.
         op: &'static str,

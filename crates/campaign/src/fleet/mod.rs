@@ -418,7 +418,7 @@ async fn heartbeat(shared: Weak<Shared>, every: Duration) {
                 }
                 None => tracing::warn!("heartbeat: unexpected reply {v:?}"),
             },
-            Err(e) => tracing::warn!("heartbeat: {e}"),
+            Err(e) => tracing::warn!("heartbeat: {e}: {:?}", std::error::Error::source(&e)),
         }
     }
 }
