@@ -178,7 +178,8 @@ mod tests {
 
     #[test]
     fn metrics_is_the_union_of_the_crate_tables_in_order() {
-        let expected: Vec<MetricDef> = [LIMITER, TRANSPORT, cli_metrics()].concat();
+        let expected: Vec<MetricDef> =
+            [LIMITER, TRANSPORT, cli_metrics(), FLEET[0], FLEET[1]].concat();
         assert_eq!(all_metrics(), expected);
         assert!(
             METRICS.iter().all(|m| !m.name.is_empty()),
