@@ -22,6 +22,17 @@ use common::{AGENT, KEY};
 const SIM_RPS: f64 = 40.0;
 /// The account's live calls (the simulator's limit, and the fleet's `--concurrency`).
 const LIVE_CALLS: u32 = 20;
+/// One fleet at a time: each test runs three processes, a simulator and a Redis, which is all
+/// a 2-core machine can run without starving the processes' heartbeats.
+static ONE_FLEET_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+/// Takes the machine for one fleet test.
+fn one_at_a_time() -> std::sync::MutexGuard<'static, ()> {
+    ONE_FLEET_AT_A_TIME
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
 /// Longest any fleet process may run before the test gives up on it.
 const PROCESS_LIMIT: Duration = Duration::from_secs(45);
 
@@ -66,7 +77,7 @@ max = "1s"
 multiplier = 1.5
 
 [fleet]
-claim_timeout = "2s"
+claim_timeout = "5s"
 lease = "3s"
 redis_wait = "20s"
 "#,
@@ -239,6 +250,7 @@ fn assert_account_ok(sim: &SimHandle) {
 
 #[test]
 fn three_processes_share_the_limits_and_the_list() {
+    let _machine = one_at_a_time();
     let Some(redis) = RedisServer::start() else {
         return;
     };
@@ -273,6 +285,7 @@ fn three_processes_share_the_limits_and_the_list() {
 
 #[test]
 fn a_killed_process_contacts_are_finished_by_the_others_and_its_slots_return() {
+    let _machine = one_at_a_time();
     let Some(redis) = RedisServer::start() else {
         return;
     };
@@ -294,7 +307,7 @@ fn a_killed_process_contacts_are_finished_by_the_others_and_its_slots_return() {
     let _ = victim.wait();
     // Its slot leases (members "<pid>-...") are not renewed: expired within the lease (3 s).
     let prefix = format!("{pid}-");
-    let expired = wait_for(Duration::from_secs(5), || {
+    let expired = wait_for(Duration::from_secs(8), || {
         let time = redis_cli(&redis, &["TIME"]);
         let mut t = time.lines();
         let now_ms = t.next().and_then(|s| s.parse::<u64>().ok()).unwrap_or(0) * 1000
@@ -358,6 +371,7 @@ fn a_killed_process_contacts_are_finished_by_the_others_and_its_slots_return() {
 
 #[test]
 fn redis_restarted_without_persistence_stops_the_fleet_instead_of_redialling() {
+    let _machine = one_at_a_time();
     let Some(mut redis) = RedisServer::start() else {
         return;
     };
@@ -395,6 +409,7 @@ fn redis_restarted_without_persistence_stops_the_fleet_instead_of_redialling() {
 
 #[test]
 fn redis_restarted_with_persistence_loses_and_doubles_nothing() {
+    let _machine = one_at_a_time();
     let Some(mut redis) = RedisServer::start_persistent() else {
         return;
     };
