@@ -67,6 +67,8 @@ mod clock;
 mod contact;
 mod engine;
 mod error;
+#[cfg(feature = "redis")]
+pub mod fleet;
 pub mod journal;
 pub mod metrics;
 mod outcome;

@@ -108,6 +108,15 @@ pub struct CampaignArgs {
     /// How progress is shown on stderr.
     #[arg(long, value_enum, default_value_t = ProgressArg::Auto)]
     pub progress: ProgressArg,
+    /// Fleet mode: Redis URL (redis://HOST:PORT/). Every process with the same --redis shares
+    /// the account's limits (--rate and --concurrency are the fleet's), pauses and halts.
+    #[arg(long, value_name = "URL")]
+    pub redis: Option<String>,
+    /// Fleet campaign name (with --redis): the contact list and the journal live in Redis;
+    /// every process with the same --redis and --campaign dials a share, each contact once,
+    /// and a rerun resumes across the fleet (no --journal).
+    #[arg(long, value_name = "NAME", conflicts_with = "journal")]
+    pub campaign: Option<String>,
 }
 
 /// `redial demo`.

@@ -89,6 +89,7 @@ pub async fn command(args: DemoArgs) -> anyhow::Result<Status> {
         progress: args.progress,
         in_flight: DEMO_CONCURRENCY as usize * IN_FLIGHT_PER_SLOT,
         support_out: None,
+        fleet: None,
     };
     let summary = campaign::execute(plan).await?;
     eprintln!(

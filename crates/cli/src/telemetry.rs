@@ -44,10 +44,17 @@ pub const fn cli_metrics() -> &'static [MetricDef] {
 const LIMITER: &[MetricDef] = redial_limiter::metrics::METRICS;
 const TRANSPORT: &[MetricDef] = redial_transport::metrics::METRICS;
 const CLI: &[MetricDef] = cli_metrics();
-const ALL_LEN: usize = LIMITER.len() + TRANSPORT.len() + CLI.len();
-const ALL: [MetricDef; ALL_LEN] = concat([LIMITER, TRANSPORT, CLI]);
+/// Fleet mode: the limiter's Redis backend, and the campaign's work queue and journal.
+const FLEET: [&[MetricDef]; 2] = [
+    redial_limiter::redis::metrics::REDIS_METRICS,
+    redial_campaign::fleet::metrics::FLEET_METRICS,
+];
+const ALL_LEN: usize =
+    LIMITER.len() + TRANSPORT.len() + CLI.len() + FLEET[0].len() + FLEET[1].len();
+const ALL: [MetricDef; ALL_LEN] = concat([LIMITER, TRANSPORT, CLI, FLEET[0], FLEET[1]]);
 
-/// Every metric of the runtime: the limiter's, then the transport's, then [`cli_metrics`].
+/// Every metric of the runtime: the limiter's, then the transport's, then [`cli_metrics`],
+/// then fleet mode's (Redis limits, then the shared list and journal).
 pub const METRICS: &[MetricDef] = &ALL;
 
 /// [`METRICS`] as a vector.
@@ -61,7 +68,7 @@ pub fn all_metrics() -> Vec<MetricDef> {
 }
 
 /// Copies the tables one after another into an array of exactly their total length.
-const fn concat<const N: usize>(tables: [&[MetricDef]; 3]) -> [MetricDef; N] {
+const fn concat<const N: usize, const T: usize>(tables: [&[MetricDef]; T]) -> [MetricDef; N] {
     const EMPTY: MetricDef = MetricDef {
         name: "",
         kind: MetricKind::Counter,
@@ -144,11 +151,15 @@ pub fn install(addr: SocketAddr) -> Result<(), TelemetryError> {
 }
 
 /// Registers the help text (and unit) of every metric of [`METRICS`] with the installed
-/// recorder: the limiter's and transport's own `describe()`, then [`cli_metrics`].
+/// recorder: the limiter's and transport's own `describe()`, then [`cli_metrics`] and fleet
+/// mode's.
 pub fn describe() {
     redial_limiter::metrics::describe();
     redial_transport::metrics::describe();
-    for m in cli_metrics() {
+    for m in cli_metrics()
+        .iter()
+        .chain(FLEET.iter().flat_map(|t| t.iter()))
+    {
         match m.kind {
             MetricKind::Counter => metrics::describe_counter!(m.name, m.help),
             MetricKind::Gauge => metrics::describe_gauge!(m.name, m.help),
@@ -167,7 +178,8 @@ mod tests {
 
     #[test]
     fn metrics_is_the_union_of_the_crate_tables_in_order() {
-        let expected: Vec<MetricDef> = [LIMITER, TRANSPORT, cli_metrics()].concat();
+        let expected: Vec<MetricDef> =
+            [LIMITER, TRANSPORT, cli_metrics(), FLEET[0], FLEET[1]].concat();
         assert_eq!(all_metrics(), expected);
         assert!(
             METRICS.iter().all(|m| !m.name.is_empty()),

@@ -23,6 +23,7 @@ const UNTHROTTLED: f64 = 1e9;
 
 fn config() -> PacingConfig {
     PacingConfig {
+        max_pause: None,
         buckets: vec![BucketConfig {
             name: "account".into(),
             routes: vec!["*".into()],

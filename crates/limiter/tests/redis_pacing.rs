@@ -19,6 +19,7 @@ use support::RedisServer;
 
 fn one_bucket(rate: f64, burst: u32, adaptive: bool) -> PacingConfig {
     PacingConfig {
+        max_pause: None,
         buckets: vec![BucketConfig {
             name: "account".into(),
             routes: vec!["*".into()],
@@ -179,6 +180,7 @@ async fn route_and_account_buckets_are_taken_together() {
         return;
     };
     let config = PacingConfig {
+        max_pause: None,
         buckets: vec![
             BucketConfig {
                 name: "calls".into(),

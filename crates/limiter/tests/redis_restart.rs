@@ -18,6 +18,7 @@ use support::RedisServer;
 
 fn config(rate: f64) -> PacingConfig {
     PacingConfig {
+        max_pause: None,
         buckets: vec![BucketConfig {
             name: "account".into(),
             routes: vec!["*".into()],
@@ -77,6 +78,7 @@ async fn wait_policy_holds_sends_while_redis_is_away_and_resumes_after_a_restart
         .slot_gate(&SlotsConfig {
             max_concurrent_calls: 2,
             increase_after: 5,
+            max_wait: None,
         })
         .unwrap();
     let _slot = gate.acquire().await;
@@ -135,6 +137,7 @@ async fn local_policy_goes_on_alone_at_a_share_of_the_limits() {
         .slot_gate(&SlotsConfig {
             max_concurrent_calls: 4,
             increase_after: 5,
+            max_wait: None,
         })
         .unwrap();
     pacer.acquire(Method::Post, "/v1/calls").await;

@@ -23,6 +23,7 @@ fn gate(server: &RedisServer, ns: &str, max: u32) -> RedisSlotGate {
         .slot_gate(&SlotsConfig {
             max_concurrent_calls: max,
             increase_after: 2,
+            max_wait: None,
         })
         .unwrap()
 }
@@ -96,6 +97,7 @@ async fn a_killed_process_slots_come_back_within_the_lease() {
                 .slot_gate(&SlotsConfig {
                     max_concurrent_calls: 3,
                     increase_after: 2,
+                    max_wait: None,
                 })
                 .unwrap();
             let slots = vec![g.acquire().await, g.acquire().await];

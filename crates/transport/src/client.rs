@@ -86,6 +86,7 @@ pub struct ClientBuilder {
     config: Config,
     limiter: Option<Limiter>,
     jitter_seed: Option<u64>,
+    shared_halts: Option<Arc<dyn crate::halts::HaltStore>>,
 }
 
 impl Client {
@@ -187,6 +188,15 @@ impl ClientBuilder {
         self
     }
 
+    /// Halted scopes shared with other processes on the account (a fleet), e.g. the Redis
+    /// halts of `redial-limiter` (with this crate's `redis` feature): a halt this client
+    /// records is written there too, and one recorded by another process stops this client's
+    /// requests in the scope before their next send. Default: this client's own halts only.
+    pub fn shared_halts(mut self, store: Arc<dyn crate::halts::HaltStore>) -> Self {
+        self.shared_halts = Some(store);
+        self
+    }
+
     /// Seeds the jitter RNG so that backoff delays are reproducible (tests).
     pub fn jitter_seed(mut self, seed: u64) -> Self {
         self.jitter_seed = Some(seed);
@@ -234,7 +244,7 @@ impl ClientBuilder {
                 key,
                 policy: ArcSwap::from_pointee(policy),
                 limiter,
-                halts: Halts::default(),
+                halts: Halts::with_shared(self.shared_halts),
                 success_metrics: crate::metrics::SuccessHandles::default(),
                 pauses: crate::pause::Pauses::default(),
                 in_doubt: crate::in_doubt::InDoubt::default(),

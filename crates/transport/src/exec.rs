@@ -438,7 +438,14 @@ impl Client {
                 slot: None,
             })),
             Decision::Halt { scope } => {
-                if inner.halts.halt(scope.clone()) {
+                // The cause (the answer's code) goes with the halt to a fleet's shared store.
+                let cause = end
+                    .last
+                    .as_ref()
+                    .and_then(|f| f.api())
+                    .and_then(|e| e.code.as_ref())
+                    .map_or("halted", |c| c.as_str());
+                if inner.halts.halt(scope.clone(), cause) {
                     m::halted(&scope);
                     tracing::warn!(scope = %scope, "halting scope: later requests in it fail fast");
                 }

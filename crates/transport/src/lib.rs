@@ -36,7 +36,7 @@ pub mod validate;
 pub use client::{Client, ClientBuilder, USER_AGENT};
 pub use endpoints::{Agents, BeforeSend, Calls, Messages, Numbers, PlacedCall};
 pub use error::{ClientConfigError, Error, FailureDetail};
-pub use halts::Halts;
+pub use halts::{HaltStore, Halts};
 pub use key::{ApiKey, ApiKeyError, Secret};
 pub use model::{
     Agent, Call, CallStatus, IDEMPOTENCY_KEY_FIELD, ListCalls, Message, NewAgent, NewCall,

@@ -96,6 +96,18 @@ impl Campaign {
                 .await
                 .map_err(CampaignError::Source)?;
             let contact = match item {
+                // A shared queue (fleet mode) ends only when the whole fleet is done, and
+                // acknowledges a contact only once it is recorded: a `None` while contacts
+                // are in flight lets the engine record them; then it asks again.
+                None if !tasks.is_empty() || !ready.is_empty() => {
+                    for done in ready.drain(..) {
+                        rec.dialled(done, &mut source).await?;
+                    }
+                    while let Some(done) = tasks.next().await {
+                        rec.dialled(done, &mut source).await?;
+                    }
+                    continue;
+                }
                 None => break,
                 Some(SourceItem::Contact(contact)) => contact,
                 Some(SourceItem::Invalid(bad)) => {

@@ -22,7 +22,9 @@ pub trait ContactSource: Send {
     /// dialled is not an error but a [`SourceItem::Invalid`].
     ///
     /// The engine awaits each call to the end (it never drops a pending `next`), so an
-    /// implementation need not be cancellation-safe.
+    /// implementation need not be cancellation-safe. A `None` while contacts are in flight
+    /// is not the end: the engine records those contacts (calling [`ContactSource::done`])
+    /// and asks again; the source ends at a `None` with nothing in flight.
     fn next(&mut self) -> BoxFuture<'_, Result<Option<SourceItem>, BoxError>>;
 
     /// How many records the source holds, when known (for progress displays).

@@ -4,6 +4,7 @@
 //! (metrics, an embedded simulator, the progress display, the signal handler), builds the
 //! client and hands the contacts to the `redial-campaign` engine.
 
+pub mod fleet;
 pub mod plan;
 pub mod report;
 
@@ -64,7 +65,11 @@ pub async fn execute(plan: Plan) -> anyhow::Result<Summary> {
         }
         Target::Remote { url, key } => (url, key, None),
     };
-    let client = Client::builder()
+    let fleet = match &plan.fleet {
+        Some(f) => Some(fleet::start(f, &plan.config, &plan.agent, &plan.contacts).await?),
+        None => None,
+    };
+    let client = fleet::client(fleet.as_ref(), Client::builder())
         .base_url(url)
         .api_key(key)
         .config(plan.config)
@@ -96,9 +101,14 @@ pub async fn execute(plan: Plan) -> anyhow::Result<Summary> {
     if let Some(journal) = plan.journal {
         builder = builder.journal(journal);
     }
+    if let Some(journal) = fleet::journal(fleet.as_ref()) {
+        builder = builder.shared_journal(journal);
+    }
     let campaign = builder.build().map_err(|e| usage(e.to_string()))?;
     let progress = Progress::start(campaign.progress(), client, plan.progress);
+    let source = fleet::source(fleet.as_ref(), source, campaign.cancel_handle());
     let result = campaign.run(source, sink).await;
+    fleet::finish(fleet).await;
     let min_rate = progress.finish().await;
     let mut summary = result?;
     summary.min_account_rate = min_rate;

@@ -62,6 +62,8 @@ pub struct Plan {
     pub in_flight: usize,
     /// Where support reports also go (JSON lines).
     pub support_out: Option<PathBuf>,
+    /// Fleet mode (`--redis`, `--campaign`).
+    pub fleet: Option<super::fleet::FleetPlan>,
 }
 
 impl Plan {
@@ -128,6 +130,7 @@ impl Plan {
             },
         };
         let metrics_addr = a.metrics_addr.as_deref().map(parse_addr).transpose()?;
+        let fleet = super::fleet::FleetPlan::from_flags(a.redis, a.campaign)?;
         let suppress = match &a.suppress {
             Some(path) => {
                 SuppressList::load(path).map_err(|e| UsageError::new(format!("--suppress: {e}")))?
@@ -155,6 +158,7 @@ impl Plan {
             progress: a.progress,
             in_flight,
             support_out: a.support_out,
+            fleet,
         })
     }
 }

@@ -25,6 +25,8 @@ pub struct RedisServer {
     child: Option<Child>,
     port: u16,
     dir: PathBuf,
+    /// AOF with `appendfsync always` in `dir` (kept across [`RedisServer::restart`]).
+    persistent: bool,
 }
 
 impl RedisServer {
@@ -36,6 +38,16 @@ impl RedisServer {
     /// When `redis-server` is not on PATH (and the skip variable is not set), or does not
     /// start.
     pub fn start() -> Option<Self> {
+        Self::start_with(false)
+    }
+
+    /// [`RedisServer::start`] with persistence: AOF, `appendfsync always`, in the server's
+    /// temp dir, so a [`RedisServer::restart`] keeps every acknowledged write.
+    pub fn start_persistent() -> Option<Self> {
+        Self::start_with(true)
+    }
+
+    fn start_with(persistent: bool) -> Option<Self> {
         if !on_path("redis-server") {
             if std::env::var(SKIP_ENV).as_deref() == Ok("1") {
                 eprintln!("redis-server not on PATH and {SKIP_ENV}=1: skipping this Redis test");
@@ -53,6 +65,7 @@ impl RedisServer {
             child: None,
             port,
             dir,
+            persistent,
         };
         server.spawn();
         Some(server)
@@ -63,7 +76,8 @@ impl RedisServer {
             .args(["--port", &self.port.to_string()])
             .args(["--bind", "127.0.0.1"])
             .args(["--save", ""])
-            .args(["--appendonly", "no"])
+            .args(["--appendonly", if self.persistent { "yes" } else { "no" }])
+            .args(["--appendfsync", "always"])
             .args(["--dir", &self.dir.to_string_lossy()])
             .stdout(Stdio::null())
             .stderr(Stdio::null())
@@ -97,7 +111,7 @@ impl RedisServer {
         self.port
     }
 
-    /// Kills the server (SIGKILL: it forgets everything, having no persistence).
+    /// Kills the server (SIGKILL: without persistence it forgets everything).
     pub fn kill(&mut self) {
         if let Some(mut child) = self.child.take() {
             let _ = child.kill();
@@ -105,7 +119,7 @@ impl RedisServer {
         }
     }
 
-    /// Starts the server again on the same port, empty.
+    /// Starts the server again on the same port: empty, or (persistent) with its data.
     pub fn restart(&mut self) {
         self.kill();
         self.spawn();

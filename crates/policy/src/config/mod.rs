@@ -17,6 +17,7 @@
 //! ```
 
 mod error;
+mod fleet;
 mod limits;
 mod retry;
 mod validate;
@@ -26,6 +27,7 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 
 pub use error::ConfigError;
+pub use fleet::*;
 pub use limits::*;
 pub use retry::*;
 
@@ -57,6 +59,8 @@ pub struct Config {
     pub polling: PollingConfig,
     /// `[support]`: when repeated provider errors make a support report.
     pub support: SupportConfig,
+    /// `[fleet]`: a process's part in a fleet sharing the account through Redis.
+    pub fleet: FleetSettings,
 }
 
 impl Config {

@@ -83,6 +83,7 @@ pub(super) fn validate(config: &Config) -> Result<(), ConfigError> {
     let s = &config.support;
     v.duration("support.provider_window", s.provider_window);
     v.range_u32("support.provider_repeats", s.provider_repeats, 1, 1000);
+    v.fleet(&config.fleet);
     v.finish()
 }
 
@@ -254,6 +255,28 @@ impl Validator {
                 "one of retry, fatal, halt",
             );
         }
+    }
+
+    fn fleet(&mut self, f: &super::FleetSettings) {
+        self.range_u32("fleet.share", f.share, 1, 1000);
+        self.duration("fleet.lease", f.lease);
+        if f.lease < Duration::from_millis(3) {
+            self.problem(
+                "fleet.lease",
+                format!("\"{}\"", humantime::format_duration(f.lease)),
+                "at least 3ms (renewed every third of it)",
+            );
+        }
+        self.duration("fleet.claim_timeout", f.claim_timeout);
+        if f.claim_timeout < Duration::from_millis(30) {
+            self.problem(
+                "fleet.claim_timeout",
+                format!("\"{}\"", humantime::format_duration(f.claim_timeout)),
+                "at least 30ms (renewed every third of it)",
+            );
+        }
+        self.range_u32("fleet.max_deliveries", f.max_deliveries, 1, 1000);
+        self.duration("fleet.redis_wait", f.redis_wait);
     }
 
     fn limits(&mut self, config: &Config) {

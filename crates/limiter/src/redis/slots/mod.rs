@@ -411,6 +411,7 @@ mod tests {
         let cfg = SlotsConfig {
             max_concurrent_calls: 10,
             increase_after: 5,
+            max_wait: None,
         };
         assert_eq!(scaled(&cfg, 3).max_concurrent_calls, 3);
         assert_eq!(scaled(&cfg, 20).max_concurrent_calls, 1);
