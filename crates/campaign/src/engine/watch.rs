@@ -293,11 +293,14 @@ async fn run(client: Client, agent: String, lists: bool, mut rx: mpsc::Unbounded
     };
     let mut reads = FuturesUnordered::new();
     let mut open = true;
+    // At most one list read at a time: calls that fall due meanwhile ride on the next one.
+    let mut listing = false;
     loop {
         if !open && st.live.is_empty() && reads.is_empty() {
             return;
         }
-        let wake = st.next_due();
+        let use_list = st.lists && st.live.len() > 1;
+        let wake = st.next_due().filter(|_| !(use_list && listing));
         tokio::select! {
             follow = rx.recv(), if open => match follow {
                 Some(f) => st.add(f),
@@ -308,6 +311,7 @@ async fn run(client: Client, agent: String, lists: bool, mut rx: mpsc::Unbounded
                 Read::One(id, Ok(_)) => st.failed(&id, gave_up(0, Duration::ZERO)),
                 Read::One(id, Err(e)) => st.failed(&id, e),
                 Read::List(due, answer) => {
+                    listing = false;
                     let listed = answer.unwrap_or_default();
                     let mut shown = std::collections::HashSet::new();
                     for call in listed {
@@ -324,12 +328,12 @@ async fn run(client: Client, agent: String, lists: bool, mut rx: mpsc::Unbounded
             },
             () = sleep_until(wake), if wake.is_some() => {
                 let now = redial_limiter::clock::now();
-                let use_list = st.lists && st.live.len() > 1;
                 let due = st.take_due(if use_list { now + BATCH_AHEAD } else { now });
                 if due.is_empty() {
                     continue;
                 }
                 if use_list {
+                    listing = true;
                     let (client, query) = (st.client.clone(), st.list_query());
                     reads.push(Box::pin(async move {
                         let answer = client.calls().list(&query).await;
