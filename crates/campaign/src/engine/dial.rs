@@ -34,6 +34,9 @@ const AMBIGUOUS_SLOT_HOLD: Duration = Duration::from_secs(120);
 /// Shortest time a contact waits out an endpoint's open circuit (an outage) before it ends
 /// `halted`: gateway outages of minutes are common. **Assumed**; `pacing.max_pause` raises it.
 const MIN_OUTAGE_WAIT: Duration = Duration::from_secs(30 * 60);
+/// Wait before resending an in-doubt create whose last try could not be sent (an open
+/// circuit): about the breaker's half-open probe interval.
+const UNSENT_RESEND_WAIT: Duration = Duration::from_secs(1);
 /// Shortest wait for an open circuit (guards against a zero `retry_in` spinning).
 const MIN_CIRCUIT_WAIT: Duration = Duration::from_millis(50);
 
@@ -248,9 +251,21 @@ async fn create(
             }
             // The server may have placed the call, but it honours our key: resending under
             // the same key returns that call instead of dialling again.
-            Err(Error::Ambiguous { .. }) if d.honoured && resends < MAX_AMBIGUOUS_RESENDS => {
-                resends += 1;
-                tokio::time::sleep(MIN_CIRCUIT_WAIT + stagger(contact.line)).await;
+            // A resend that could not go out (an open circuit: `attempts` 0) is still in doubt
+            // but is not a resend: it waits out the outage like any create.
+            Err(Error::Ambiguous { detail, .. })
+                if d.honoured
+                    && circuit_waited < max_outage
+                    && (detail.attempts == 0 || resends < MAX_AMBIGUOUS_RESENDS) =>
+            {
+                let wait = if detail.attempts == 0 {
+                    UNSENT_RESEND_WAIT
+                } else {
+                    resends += 1;
+                    MIN_CIRCUIT_WAIT
+                } + stagger(contact.line);
+                circuit_waited += wait;
+                tokio::time::sleep(wait).await;
             }
             Err(mut e) => {
                 if let Some(slot) = e.take_slot() {
