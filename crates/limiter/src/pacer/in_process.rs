@@ -47,19 +47,9 @@ impl Table {
             .buckets
             .iter()
             .map(|b| {
-                let routes = b
-                    .routes
-                    .iter()
-                    .filter_map(|r| match RoutePattern::parse(r) {
-                        Ok(p) => Some(p),
-                        Err(e) => {
-                            // Config validation rejects these; a hand-built config may not.
-                            tracing::warn!(bucket = %b.name, route = %r, error = %e, "ignoring malformed bucket route");
-                            None
-                        }
-                    })
-                    .collect();
-                let existing = previous.and_then(|t| t.buckets.iter().find(|(_, x)| x.name() == b.name));
+                let routes = crate::pacer::bucket_routes(b);
+                let existing =
+                    previous.and_then(|t| t.buckets.iter().find(|(_, x)| x.name() == b.name));
                 let bucket = match existing {
                     Some((_, x)) => {
                         x.reconfigure(b, &config.adaptive);

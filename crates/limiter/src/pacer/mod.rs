@@ -20,6 +20,24 @@ use redial_policy::config::PacingConfig;
 use tokio::time::Instant;
 
 pub use in_process::InProcessPacer;
+
+/// The route patterns of a bucket; a malformed one is logged and skipped (config validation
+/// rejects them; a hand-built config may not). Shared by every pacer backend.
+pub(crate) fn bucket_routes(
+    bucket: &redial_policy::config::BucketConfig,
+) -> Vec<redial_policy::RoutePattern> {
+    bucket
+        .routes
+        .iter()
+        .filter_map(|r| match redial_policy::RoutePattern::parse(r) {
+            Ok(p) => Some(p),
+            Err(e) => {
+                tracing::warn!(bucket = %bucket.name, route = %r, error = %e, "ignoring malformed bucket route");
+                None
+            }
+        })
+        .collect()
+}
 pub use pause::PROBE_TIMEOUT;
 
 /// Decides when a request may go, per method and path.

@@ -229,17 +229,7 @@ impl Table {
             .buckets
             .iter()
             .map(|b| {
-                let routes = b
-                    .routes
-                    .iter()
-                    .filter_map(|r| match RoutePattern::parse(r) {
-                        Ok(p) => Some(p),
-                        Err(e) => {
-                            tracing::warn!(bucket = %b.name, route = %r, error = %e, "ignoring malformed bucket route");
-                            None
-                        }
-                    })
-                    .collect();
+                let routes = crate::pacer::bucket_routes(b);
                 let live = previous
                     .and_then(|t| t.buckets.iter().find(|x| x.name == b.name))
                     .map(|x| {
