@@ -201,6 +201,28 @@ fn by_line(files: &[Vec<Value>]) -> BTreeMap<u64, usize> {
     seen
 }
 
+/// Waits for every process of a fleet and asserts each succeeded.
+fn finish_all(children: Vec<Child>) {
+    for (i, o) in children.into_iter().map(finish).enumerate() {
+        assert!(o.status.success(), "process {i}: {}", stderr(&o));
+    }
+}
+
+/// The results files of a fleet of `processes`, asserting that together they hold each of
+/// the `n` contacts exactly once: nothing lost, nothing doubled.
+fn results_exactly_once(dir: &Path, processes: usize, n: usize) -> Vec<Vec<Value>> {
+    let files: Vec<Vec<Value>> = (0..processes)
+        .map(|i| lines(&dir.join(format!("results-{i}.jsonl"))))
+        .collect();
+    let seen = by_line(&files);
+    assert_eq!(seen.len(), n, "every contact has an outcome (nothing lost)");
+    assert!(
+        seen.values().all(|&c| c == 1),
+        "each exactly once (nothing doubled): {seen:?}"
+    );
+    files
+}
+
 /// `redis-cli -p PORT args...` (its raw output).
 fn redis_cli(redis: &RedisServer, args: &[&str]) -> String {
     let out = Command::new("redis-cli")
@@ -260,22 +282,8 @@ fn three_processes_share_the_limits_and_the_list() {
     let d = dir.path();
     let n = 90;
     contacts(d, n);
-    let outputs: Vec<Output> = fleet(d, &sim, &redis, "share", 3, &[])
-        .into_iter()
-        .map(finish)
-        .collect();
-    for (i, o) in outputs.iter().enumerate() {
-        assert!(o.status.success(), "process {i}: {}", stderr(o));
-    }
-    let files: Vec<Vec<Value>> = (0..3)
-        .map(|i| lines(&d.join(format!("results-{i}.jsonl"))))
-        .collect();
-    let seen = by_line(&files);
-    assert_eq!(seen.len(), n, "every contact has an outcome");
-    assert!(
-        seen.values().all(|&c| c == 1),
-        "each exactly once: {seen:?}"
-    );
+    finish_all(fleet(d, &sim, &redis, "share", 3, &[]));
+    let files = results_exactly_once(d, 3, n);
     for (i, f) in files.iter().enumerate() {
         assert!(f.len() >= n / 10, "process {i} did a share: {}", f.len());
         assert!(f.iter().all(|r| r["status"] == "completed"), "{f:?}");
@@ -432,16 +440,8 @@ fn redis_restarted_with_persistence_loses_and_doubles_nothing() {
         .calls_created
         >= 15));
     redis.restart(); // with its AOF (appendfsync always): every acknowledged write is back
-    let outputs: Vec<Output> = children.into_iter().map(finish).collect();
-    for (i, o) in outputs.iter().enumerate() {
-        assert!(o.status.success(), "process {i}: {}", stderr(o));
-    }
-    let files: Vec<Vec<Value>> = (0..3)
-        .map(|i| lines(&d.join(format!("results-{i}.jsonl"))))
-        .collect();
-    let seen = by_line(&files);
-    assert_eq!(seen.len(), n, "nothing lost");
-    assert!(seen.values().all(|&c| c == 1), "nothing doubled: {seen:?}");
+    finish_all(children);
+    results_exactly_once(d, 3, n);
     assert_eq!(sim.stats().calls_created, n as u64);
     assert_account_ok(&sim);
 }
