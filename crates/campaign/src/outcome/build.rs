@@ -71,15 +71,10 @@ pub(crate) fn call_lost(
     call_id: &str,
     attempts: u32,
 ) -> ContactOutcome {
-    ContactOutcome {
-        line: contact.line,
-        phone: contact.phone.clone(),
-        status: status_of(error),
-        call_id: Some(call_id.to_owned()),
-        call_status: None,
-        attempts,
-        error: Some(Box::new(error_info(contact, error))),
-    }
+    let mut outcome = from_error(contact, error);
+    outcome.call_id = Some(call_id.to_owned());
+    outcome.attempts = attempts;
+    outcome
 }
 
 /// The `error` object of an outcome.
