@@ -81,7 +81,8 @@ pub mod suppress;
 pub use cancel::CancelHandle;
 pub use contact::{Contact, InvalidContact, SourceItem};
 pub use engine::{
-    BuildError, Campaign, CampaignBuilder, IN_FLIGHT_PER_SLOT, MAX_AMBIGUOUS_RESENDS,
+    BuildError, Campaign, CampaignBuilder, MAX_AMBIGUOUS_RESENDS, MIN_SPARE_IN_FLIGHT,
+    default_in_flight,
 };
 pub use error::{BoxError, CampaignError};
 pub use journal::{FileJournal, Journal, JournalError, MemoryJournal, PriorState, idempotency_key};

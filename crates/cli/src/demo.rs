@@ -19,7 +19,7 @@ use redial_transport::ApiKey;
 use crate::args::DemoArgs;
 use crate::campaign::{self, Plan, Target, plan};
 use crate::exit::{Status, usage};
-use redial_campaign::{FileJournal, IN_FLIGHT_PER_SLOT, SuppressList};
+use redial_campaign::{FileJournal, SuppressList, default_in_flight};
 
 /// Where the demo serves metrics unless told otherwise.
 pub const DEFAULT_METRICS_ADDR: &str = "127.0.0.1:9898";
@@ -87,7 +87,7 @@ pub async fn command(args: DemoArgs) -> anyhow::Result<Status> {
         metrics_addr,
         suppress: SuppressList::load(&suppress).map_err(|e| usage(e.to_string()))?,
         progress: args.progress,
-        in_flight: DEMO_CONCURRENCY as usize * IN_FLIGHT_PER_SLOT,
+        in_flight: default_in_flight(DEMO_CONCURRENCY as usize),
         support_out: None,
         fleet: None,
     };

@@ -1,22 +1,26 @@
 //! When each call this client created (or first polled) was born, so that `polling.max_wait`
 //! is an absolute bound from the call's creation: calling `wait_until_done` again (a dialer
 //! resuming its polls after a transient failure) does not restart it.
+//!
+//! A call is forgotten as soon as this client sees it terminal (a status read, a list read
+//! or the end of `wait_until_done`), so the map holds the live calls only. Calls abandoned
+//! while live are evicted oldest first once the map is full.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::HashMap;
 use std::sync::{Mutex, PoisonError};
 
 use tokio::time::Instant;
 
 use crate::clock;
 
-/// Most calls remembered; the oldest is forgotten first. A call is forgotten as soon as it is
-/// seen terminal, so this holds the live (or abandoned) calls only.
+/// Most calls remembered (assumed: far above any account's concurrent-call limit, and a
+/// bound on memory, about 64 bytes a call). When full, the oldest eighth is forgotten.
 const MAX_CALLS: usize = 64 * 1024;
 
 /// Birth instants of calls, by id.
 #[derive(Debug, Default)]
 pub(crate) struct Births {
-    calls: Mutex<(HashMap<String, Instant>, VecDeque<String>)>,
+    calls: Mutex<HashMap<String, Instant>>,
 }
 
 impl Births {
@@ -27,29 +31,44 @@ impl Births {
 
     /// Records `id` as born at `at`, or earlier if already known; returns its birth.
     pub(crate) fn record_at(&self, id: &str, at: Instant) -> Instant {
-        let mut guard = self.calls.lock().unwrap_or_else(PoisonError::into_inner);
-        let (map, order) = &mut *guard;
+        let mut map = self.lock();
         if let Some(born) = map.get_mut(id) {
             *born = (*born).min(at);
             return *born;
         }
-        map.insert(id.to_owned(), at);
-        order.push_back(id.to_owned());
-        if order.len() > MAX_CALLS
-            && let Some(old) = order.pop_front()
-        {
-            map.remove(&old);
+        if map.len() >= MAX_CALLS {
+            evict_oldest(&mut map);
         }
+        map.insert(id.to_owned(), at);
         at
     }
 
-    /// The call ended: forget it.
+    /// The call ended (or was seen terminal): forget it.
     pub(crate) fn forget(&self, id: &str) {
-        let mut guard = self.calls.lock().unwrap_or_else(PoisonError::into_inner);
-        if guard.0.remove(id).is_some() {
-            guard.1.retain(|k| k != id);
-        }
+        self.lock().remove(id);
     }
+
+    /// Calls remembered now.
+    #[cfg(test)]
+    pub(crate) fn len(&self) -> usize {
+        self.lock().len()
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Instant>> {
+        self.calls.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+/// Forgets the oldest eighth of `map` (at least one call): O(n) once per n/8 inserts.
+fn evict_oldest(map: &mut HashMap<String, Instant>) {
+    let mut births: Vec<Instant> = map.values().copied().collect();
+    if births.is_empty() {
+        return;
+    }
+    let nth = births.len() / 8;
+    let (_, cutoff, _) = births.select_nth_unstable(nth);
+    let cutoff = *cutoff;
+    map.retain(|_, born| *born > cutoff);
 }
 
 #[cfg(test)]
@@ -70,5 +89,24 @@ mod tests {
         );
         b.forget("c1");
         assert_eq!(b.record("c1"), clock::now());
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_full_map_forgets_its_oldest_calls_first() {
+        let b = Births::default();
+        let start = clock::now();
+        for i in 0..MAX_CALLS {
+            b.record_at(&format!("c{i}"), start + Duration::from_millis(i as u64));
+        }
+        assert_eq!(b.len(), MAX_CALLS);
+        let newest = start + Duration::from_secs(3600);
+        b.record_at("new", newest);
+        assert!(b.len() < MAX_CALLS, "room was made");
+        assert!(b.len() > MAX_CALLS / 2, "only the oldest part went");
+        // The newest calls keep their births; the oldest was forgotten (recorded afresh).
+        let last = format!("c{}", MAX_CALLS - 1);
+        let last_born = start + Duration::from_millis(MAX_CALLS as u64 - 1);
+        assert_eq!(b.record_at(&last, newest), last_born);
+        assert_eq!(b.record_at("c0", newest), newest);
     }
 }

@@ -3,6 +3,7 @@
 
 mod dial;
 mod run;
+mod seen;
 mod watch;
 
 use std::fmt;
@@ -18,9 +19,17 @@ use crate::suppress::{SuppressList, Suppression};
 
 pub use dial::MAX_AMBIGUOUS_RESENDS;
 
-/// Contacts in flight per call slot by default: enough to keep every slot busy while other
-/// contacts wait for theirs or are polled.
-pub const IN_FLIGHT_PER_SLOT: usize = 2;
+/// Fewest contacts kept waiting beyond the call slots by default.
+pub const MIN_SPARE_IN_FLIGHT: usize = 8;
+
+/// Contacts in flight by default for `slots` call slots: every slot's contact plus a quarter
+/// more (at least [`MIN_SPARE_IN_FLIGHT`]) already waiting, so a freed slot is taken at once
+/// while the engine reads the next contacts. Each contact in flight costs a few kilobytes
+/// (its request and call state), so this bounds the engine's memory, not the account's
+/// limits (the client's slot gate and pacer do that).
+pub fn default_in_flight(slots: usize) -> usize {
+    slots.saturating_add((slots / 4).max(MIN_SPARE_IN_FLIGHT))
+}
 
 /// Why a campaign could not be built.
 #[derive(Debug, thiserror::Error)]
@@ -153,7 +162,7 @@ impl CampaignBuilder {
     }
 
     /// Contacts in flight at once (waiting for a slot, being created or followed). Default:
-    /// [`IN_FLIGHT_PER_SLOT`] per call slot of the client's config. It bounds the engine's
+    /// [`default_in_flight`] of the client's config's call slots. It bounds the engine's
     /// memory, not the account's limits (the client's slot gate and pacer do that).
     pub fn in_flight(mut self, n: usize) -> Self {
         self.in_flight = Some(n);
@@ -186,9 +195,7 @@ impl CampaignBuilder {
             redial_transport::validate::e164("from_number", from)?;
         }
         let slots = self.client.policy().config().slots.max_concurrent_calls as usize;
-        let in_flight = self
-            .in_flight
-            .unwrap_or(slots.saturating_mul(IN_FLIGHT_PER_SLOT));
+        let in_flight = self.in_flight.unwrap_or_else(|| default_in_flight(slots));
         if in_flight == 0 {
             return Err(BuildError::NoneInFlight);
         }

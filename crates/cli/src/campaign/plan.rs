@@ -4,7 +4,7 @@
 use std::net::{SocketAddr, ToSocketAddrs};
 use std::path::{Path, PathBuf};
 
-use redial_campaign::{CsvSource, FileJournal, IN_FLIGHT_PER_SLOT, SuppressList};
+use redial_campaign::{CsvSource, FileJournal, SuppressList, default_in_flight};
 use redial_policy::Config;
 use redial_policy::config::{ACCOUNT_BUCKET, Idempotency};
 use redial_sim::Scenario;
@@ -144,7 +144,7 @@ impl Plan {
             ),
             None => None,
         };
-        let in_flight = config.slots.max_concurrent_calls as usize * IN_FLIGHT_PER_SLOT;
+        let in_flight = default_in_flight(config.slots.max_concurrent_calls as usize);
         Ok(Plan {
             contacts: a.contacts,
             agent: a.agent,

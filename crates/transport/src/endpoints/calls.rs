@@ -302,7 +302,11 @@ impl<'c> Calls<'c> {
             STATUS_GROUP,
         );
         req.call_id = Some(id);
-        self.client.execute(&req, None).await
+        let call: Call = self.client.execute(&req, None).await?;
+        if call.status.is_terminal() {
+            self.client.inner.births.forget(id);
+        }
+        Ok(call)
     }
 
     /// `GET /v1/calls`, newest first. The filters are **assumed** (a server may ignore them):
@@ -317,6 +321,9 @@ impl<'c> Calls<'c> {
         }
         let req = Request::new(Method::Get, query.path(), "GET /v1/calls", STATUS_GROUP);
         let list: List<Call> = self.client.execute(&req, None).await?;
+        for call in list.data.iter().filter(|c| c.status.is_terminal()) {
+            self.client.inner.births.forget(&call.id);
+        }
         Ok(list.data)
     }
 
@@ -377,5 +384,52 @@ impl<'c> Calls<'c> {
                 (delay.as_secs_f64() * polling.multiplier).min(polling.max.as_secs_f64()),
             );
         }
+    }
+}
+
+#[cfg(test)]
+mod births_tests {
+    use std::time::Duration;
+
+    use redial_sim::{Scenario, Sim};
+
+    use crate::model::{ListCalls, NewCall};
+    use crate::{ApiKey, Client};
+
+    /// Regression: calls followed by list reads (the campaign's watcher) were never forgotten,
+    /// so every call of a run stayed in the birth map until its cap (about 8 MB).
+    #[tokio::test(start_paused = true)]
+    async fn calls_seen_ended_by_a_read_are_forgotten() {
+        let sim = Sim::builder()
+            .scenario(Scenario::unlimited())
+            .start()
+            .await
+            .unwrap();
+        let client = Client::builder()
+            .base_url(sim.base_url())
+            .api_key(ApiKey::parse("demo_key:demo_secret").unwrap())
+            .build()
+            .unwrap();
+        let mut ids = Vec::new();
+        for i in 0..4 {
+            let call = NewCall::new("agent_demo", &format!("+4474000000{i:02}"));
+            ids.push(client.calls().create(&call).await.unwrap().call.id);
+        }
+        assert_eq!(client.inner.births.len(), 4);
+        tokio::time::sleep(Duration::from_secs(3600)).await;
+        // One call read by id, the rest by a list read.
+        assert!(
+            client
+                .calls()
+                .get(&ids[0])
+                .await
+                .unwrap()
+                .status
+                .is_terminal()
+        );
+        assert_eq!(client.inner.births.len(), 3);
+        let listed = client.calls().list(&ListCalls::default()).await.unwrap();
+        assert!(listed.iter().all(|c| c.status.is_terminal()));
+        assert_eq!(client.inner.births.len(), 0);
     }
 }
