@@ -1,6 +1,7 @@
 //! The fault matrix (issue 15, item 1): every fault × every request × Idempotency-Keys
 //! honoured or ignored, generated from three lists ([`FAULTS`], [`REQUESTS`], [`KEYS`]). A new
-//! fault or request is one line in its list.
+//! simulator fault is one line in `FAULTS` (`Fault::sim(name, FaultKind::…)`); a new request
+//! is one line in `REQUESTS` (plus the function that sends it).
 //!
 //! Every cell runs one logical request through the public [`Client`] against a fresh
 //! simulator whose fault hits the first requests of that request's route (or every one, for
@@ -14,13 +15,14 @@
 //!   exactly one thing, a definite failure or pause created nothing, only `Ambiguous` may
 //!   leave it open);
 //! - the right outcome kind: [`expected`], a small function of the three derived from the
-//!   error contract (docs/reliability.md);
+//!   error contract and the design (docs/errors.md, docs/handling-errors.md), checked itself
+//!   against cells written out by hand;
 //! - call slots back to zero: the client holds exactly the slots its outcome carries, and
 //!   none once the outcome is dropped.
 //!
 //! The fault is checked to have fired in every cell (a cell that met no fault proves
 //! nothing). The matrix of outcomes is printed to stderr and written to
-//! `target/fault-matrix.md`. Cells run concurrently on tokio's paused clock, each with its
+//! `target/fault-matrix.md` (for docs/reliability.md). Cells run concurrently on tokio's paused clock, each with its
 //! own simulator and client: hours of simulated waiting take milliseconds.
 
 mod common;
