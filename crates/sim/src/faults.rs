@@ -1,7 +1,8 @@
 //! Deciding which fault, if any, a request gets.
 //!
-//! The decision is a plain function of the fault config, the route, the time since start and
-//! the seeded RNG, so a given sequence of requests always meets the same faults.
+//! The decision is a plain function of the fault config, the route, the time since start, the
+//! seeded RNG and the requests counted so far by `faults.first`, so a given sequence of
+//! requests always meets the same faults.
 
 use std::time::Duration;
 
@@ -74,24 +75,49 @@ fn applicable(kind: FaultKind, route: &str) -> bool {
     kind != FaultKind::OutboundFailed || route == CREATE_CALL
 }
 
+/// Requests affected so far by each of `faults.first`, in its order.
+#[derive(Debug, Default)]
+pub(crate) struct FirstHits(Vec<u64>);
+
+impl FirstHits {
+    /// The fault of the first `faults.first` entry on `route` that still has requests to
+    /// affect, counting this request against it. Draws nothing from the RNG.
+    fn take(&mut self, cfg: &FaultConfig, route: &str) -> Option<FaultKind> {
+        if self.0.len() < cfg.first.len() {
+            self.0.resize(cfg.first.len(), 0);
+        }
+        for (f, hits) in cfg.first.iter().zip(self.0.iter_mut()) {
+            if *hits < f.count && route_matches(&f.routes, route) && applicable(f.kind, route) {
+                *hits += 1;
+                return Some(f.kind);
+            }
+        }
+        None
+    }
+}
+
 /// Decides the fault plan of one request `elapsed` after start.
 pub(crate) fn decide(
     cfg: &FaultConfig,
     route: &str,
     elapsed: Duration,
     rng: &mut impl Rng,
+    first: &mut FirstHits,
 ) -> FaultPlan {
-    let mut plan = FaultPlan::default();
-    for w in &cfg.scheduled {
-        if elapsed >= w.start
-            && elapsed < w.end
-            && route_matches(&w.routes, route)
-            && applicable(w.kind, route)
-            && rng.random::<f64>() < w.rate
-        {
-            plan.kind = Some(w.kind);
-            break;
-        }
+    let mut plan = FaultPlan {
+        kind: first.take(cfg, route),
+        ..FaultPlan::default()
+    };
+    if plan.kind.is_none()
+        && let Some(w) = cfg.scheduled.iter().find(|w| {
+            elapsed >= w.start
+                && elapsed < w.end
+                && route_matches(&w.routes, route)
+                && applicable(w.kind, route)
+                && rng.random::<f64>() < w.rate
+        })
+    {
+        plan.kind = Some(w.kind);
     }
     if !route_matches(&cfg.routes, route) {
         return finish(plan, cfg, rng);
@@ -174,13 +200,44 @@ mod tests {
             ..FaultConfig::default()
         };
         let mut rng = rand::rngs::StdRng::seed_from_u64(3);
+        let mut first = FirstHits::default();
         assert!(
-            decide(&cfg, "GET /v1/agents", Duration::ZERO, &mut rng)
+            decide(&cfg, "GET /v1/agents", Duration::ZERO, &mut rng, &mut first)
                 .kind
                 .is_none()
         );
-        let p = decide(&cfg, CREATE_CALL, Duration::ZERO, &mut rng);
+        let p = decide(&cfg, CREATE_CALL, Duration::ZERO, &mut rng, &mut first);
         assert_eq!(p.kind, Some(FaultKind::OutboundFailed));
         assert!(cfg.twilio_errors.contains(&p.twilio_error));
+    }
+
+    #[test]
+    fn first_faults_hit_the_first_requests_of_their_route_then_stop() {
+        let cfg = FaultConfig {
+            first: vec![
+                crate::scenario::FirstFault {
+                    kind: FaultKind::ServerErrorAfter,
+                    count: 2,
+                    routes: vec![CREATE_CALL.to_owned()],
+                },
+                crate::scenario::FirstFault {
+                    kind: FaultKind::RateLimited,
+                    count: 1,
+                    routes: Vec::new(),
+                },
+            ],
+            ..FaultConfig::default()
+        };
+        let mut rng = rand::rngs::StdRng::seed_from_u64(3);
+        let mut first = FirstHits::default();
+        let mut next = |route: &str| decide(&cfg, route, Duration::ZERO, &mut rng, &mut first).kind;
+        assert_eq!(next(CREATE_CALL), Some(FaultKind::ServerErrorAfter));
+        // Another route: only the entry for every route applies, once.
+        assert_eq!(next("GET /v1/calls"), Some(FaultKind::RateLimited));
+        assert_eq!(next("GET /v1/calls"), None);
+        assert_eq!(next(CREATE_CALL), Some(FaultKind::ServerErrorAfter));
+        // The creates' two are spent: the server behaves.
+        assert_eq!(next(CREATE_CALL), None);
+        assert_eq!(next(CREATE_CALL), None);
     }
 }

@@ -43,7 +43,8 @@ pub use error::SimError;
 pub use handle::SimHandle;
 pub use scenario::{
     AccountConfig, AgentSeed, ApiKey, CallsConfig, DEFAULT_LOGNORMAL_SIGMA, FaultConfig, FaultKind,
-    IdempotencyConfig, LimitsConfig, Outage, OutcomeWeights, QuotaConfig, RetryAfterFormat,
-    Scenario, ScheduledFault, TalkTime, TwilioAccount, TwilioReject, UNLIMITED_KEEP_FINISHED,
+    FirstFault, IdempotencyConfig, LimitsConfig, Outage, OutcomeWeights, QuotaConfig,
+    RetryAfterFormat, Scenario, ScheduledFault, TalkTime, TwilioAccount, TwilioReject,
+    UNLIMITED_KEEP_FINISHED,
 };
 pub use stats::{RESET_STATUS, SimStats};

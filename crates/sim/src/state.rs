@@ -12,6 +12,7 @@ use rand::rngs::StdRng;
 use serde::Serialize;
 use tokio::time::Instant;
 
+use crate::faults::FirstHits;
 use crate::idem::IdemStore;
 use crate::limits::Gcra;
 use crate::quota::QuotaState;
@@ -63,9 +64,11 @@ impl Shared {
         *st = State::new(&self.scenario, faults, now, wall);
     }
 
-    /// Replaces the fault configuration.
+    /// Replaces the fault configuration; `faults.first` counts from zero again.
     pub(crate) fn set_faults(&self, faults: FaultConfig) {
-        self.lock().faults = faults;
+        let mut st = self.lock();
+        st.faults = faults;
+        st.first_hits = FirstHits::default();
     }
 
     /// A stats snapshot at `now`.
@@ -114,6 +117,8 @@ pub(crate) struct State {
     wall_epoch: SystemTime,
     pub(crate) rng: StdRng,
     pub(crate) faults: FaultConfig,
+    /// Requests affected so far by each `faults.first` entry.
+    pub(crate) first_hits: FirstHits,
     pub(crate) gcra: Option<Gcra>,
     pub(crate) agents: HashMap<String, Agent>,
     pub(crate) agent_order: Vec<String>,
@@ -152,6 +157,7 @@ impl State {
             wall_epoch: wall,
             rng: StdRng::seed_from_u64(s.seed),
             faults,
+            first_hits: FirstHits::default(),
             gcra: Gcra::new(s.limits.requests_per_second, s.limits.burst),
             agents,
             agent_order,

@@ -34,6 +34,10 @@ pub struct SimStats {
     pub messages_created: u64,
     /// Agents created through `POST /v1/agents`.
     pub agents_created: u64,
+    /// Numbers imported (added to an agent) through `POST /v1/phone-numbers`, including
+    /// imports whose answer was then lost; a repeated import onto the same agent adds nothing
+    /// and is not counted.
+    pub numbers_imported: u64,
     /// Calls live now (created, not yet terminal).
     pub live_calls: u64,
     /// Highest number of live calls seen.
@@ -114,6 +118,7 @@ pub(crate) struct Counters {
     pub(crate) calls_created: u64,
     pub(crate) messages_created: u64,
     pub(crate) agents_created: u64,
+    pub(crate) numbers_imported: u64,
     pub(crate) duplicate_dials: u64,
     pub(crate) duplicate_creates_per_key: u64,
     pub(crate) idempotent_replays: u64,
@@ -181,6 +186,7 @@ impl Counters {
             calls_created: self.calls_created,
             messages_created: self.messages_created,
             agents_created: self.agents_created,
+            numbers_imported: self.numbers_imported,
             live_calls: outside.live_calls as u64,
             max_live_calls: outside.max_live_calls as u64,
             duplicate_dials: self.duplicate_dials,

@@ -6,7 +6,9 @@ mod common;
 use std::time::Duration;
 
 use common::*;
-use redial_sim::{FaultConfig, FaultKind, Scenario, ScheduledFault, SimHandle};
+use redial_sim::{
+    FaultConfig, FaultKind, FirstFault, RetryAfterFormat, Scenario, ScheduledFault, SimHandle,
+};
 
 async fn with_faults(f: FaultConfig) -> SimHandle {
     start(Scenario {
@@ -28,6 +30,8 @@ fn only(kind: FaultKind) -> FaultConfig {
         FaultKind::ResetBefore => f.reset_before = 1.0,
         FaultKind::ResetAfter => f.reset_after = 1.0,
         FaultKind::Hang => f.hang = 1.0,
+        FaultKind::ServerErrorAfter => f.server_error_after = 1.0,
+        FaultKind::RateLimited => f.rate_limited = 1.0,
         _ => unreachable!("all kinds covered"),
     }
     f
@@ -128,6 +132,119 @@ async fn reset_after_creates_the_call() {
     sim.set_faults(FaultConfig::default());
     let list: serde_json::Value = get(&sim, "/v1/calls").await.json().await.unwrap();
     assert_eq!(list["data"][0]["to"], "+14155554002");
+}
+
+#[tokio::test]
+async fn server_error_after_creates_then_answers_500_and_an_honoured_key_replays_the_creation() {
+    let sim = with_faults(only(FaultKind::ServerErrorAfter)).await;
+    let resp = try_post(&sim, "/v1/calls", call_to("+14155554010"), Some("k-after"))
+        .await
+        .unwrap();
+    expect_error(resp, 500, "server_error", "internal_error").await;
+    let message = serde_json::json!({"to": "+14155554011", "body": "hello"});
+    let resp = post(&sim, "/v1/messages", message).await;
+    expect_error(resp, 500, "server_error", "internal_error").await;
+    let import = serde_json::json!({
+        "agent_id": "agent_demo",
+        "phone_number": "+14155550101",
+        "twilio_account_sid": "AC0123456789abcdef0123456789abcdef",
+        "twilio_auth_token": "twilio_demo_token",
+    });
+    let resp = post(&sim, "/v1/phone-numbers", import.clone()).await;
+    expect_error(resp, 500, "server_error", "internal_error").await;
+    let st = sim.stats();
+    let created = (st.calls_created, st.messages_created, st.numbers_imported);
+    assert_eq!(created, (1, 1, 1), "all three acted");
+    assert_eq!(st.faults_of(FaultKind::ServerErrorAfter), 3);
+    // The creation was stored under its key: the retry gets the call, and creates nothing.
+    sim.set_faults(FaultConfig::default());
+    let resp = try_post(&sim, "/v1/calls", call_to("+14155554010"), Some("k-after"))
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 201);
+    assert_eq!(resp.headers()["idempotent-replayed"], "true");
+    assert_eq!(sim.stats().calls_created, 1);
+    assert_eq!(sim.calls_placed_to("+14155554010"), 1);
+    // Importing the number again onto the same agent adds nothing.
+    assert_eq!(post(&sim, "/v1/phone-numbers", import).await.status(), 201);
+    assert_eq!(sim.stats().numbers_imported, 1);
+}
+
+#[tokio::test]
+async fn rate_limited_asks_for_its_wait_in_the_configured_form() {
+    let mut f = only(FaultKind::RateLimited);
+    f.rate_limited_wait = Duration::from_secs(7);
+    let sim = with_faults(f.clone()).await;
+    let resp = get(&sim, "/v1/agents").await;
+    assert_eq!(resp.headers()["retry-after"], "7");
+    let body = expect_error(resp, 429, "rate_limit_error", "rate_limit_exceeded").await;
+    assert_eq!(body["details"]["retry_after_ms"], 7000);
+    let st = sim.stats();
+    assert_eq!(st.rate_limited_with("rate_limit_exceeded"), 1);
+    assert_eq!(st.faults_of(FaultKind::RateLimited), 1);
+
+    // Without a Retry-After header (`limits.retry_after = "none"`).
+    let mut s = Scenario {
+        faults: f,
+        ..Scenario::default()
+    };
+    s.limits.retry_after = RetryAfterFormat::None;
+    let sim = start(s).await;
+    let resp = post(&sim, "/v1/calls", call_to("+14155554012")).await;
+    assert!(resp.headers().get("retry-after").is_none());
+    expect_error(resp, 429, "rate_limit_error", "rate_limit_exceeded").await;
+    assert_eq!(sim.stats().calls_created, 0, "a throttle acts on nothing");
+}
+
+#[tokio::test]
+async fn first_faults_hit_the_first_requests_of_a_route_then_the_server_behaves() {
+    let s = Scenario::from_toml_str(
+        r#"
+        [[faults.first]]
+        kind = "server_error_after"
+        count = 2
+        routes = ["POST /v1/calls"]
+        "#,
+    )
+    .unwrap();
+    assert_eq!(
+        s.faults.first,
+        vec![FirstFault {
+            kind: FaultKind::ServerErrorAfter,
+            count: 2,
+            routes: vec!["POST /v1/calls".into()],
+        }]
+    );
+    let sim = start(s).await;
+    assert_eq!(get(&sim, "/v1/agents").await.status(), 200, "another route");
+    let statuses = [
+        post(&sim, "/v1/calls", call_to("+14155554013"))
+            .await
+            .status(),
+        post(&sim, "/v1/calls", call_to("+14155554014"))
+            .await
+            .status(),
+        post(&sim, "/v1/calls", call_to("+14155554015"))
+            .await
+            .status(),
+    ];
+    assert_eq!(statuses.map(|s| s.as_u16()), [500, 500, 201]);
+    assert_eq!(sim.stats().calls_created, 3, "each acted");
+    // A reset counts from zero again.
+    sim.reset();
+    assert_eq!(
+        post(&sim, "/v1/calls", call_to("+14155554016"))
+            .await
+            .status(),
+        500
+    );
+    let zero = Scenario::from_toml_str("[[faults.first]]\nkind = \"hang\"\ncount = 0\n");
+    assert!(
+        zero.unwrap_err()
+            .to_string()
+            .contains("faults.first[0].count"),
+        "a count of 0 is refused, naming the key"
+    );
 }
 
 #[tokio::test]

@@ -199,15 +199,16 @@ impl Client {
                     sleep(after).await;
                     end.previous_delay = after;
                 }
-                Next::Throttled(after) => {
-                    // A wait, not an attempt: bounded by `max_pause` in all, not charged.
+                Next::Throttled { sleep: after, wait } => {
+                    // A wait, not an attempt: bounded by `max_pause` in all (the account
+                    // pause a Retry-After holds the request in included), not charged.
                     let max_pause = policy.config().max_pause();
-                    if end.throttle_waited.saturating_add(after) > max_pause {
+                    if end.throttle_waited.saturating_add(wait) > max_pause {
                         let cause = end.last_api_error();
-                        return Err(end.paused(after, cause));
+                        return Err(end.paused(wait, cause));
                     }
                     sleep(after).await;
-                    end.throttle_waited += after;
+                    end.throttle_waited += wait;
                     end.waited(after);
                     end.previous_delay = after;
                 }
@@ -408,11 +409,19 @@ impl Client {
                         .paused_until()
                         .is_some_and(|u| u + Duration::from_millis(1) >= clock::now() + ra)
                 });
-                Ok(Next::Throttled(if covered {
-                    Duration::ZERO
-                } else {
-                    after
-                }))
+                // Either way the request waits the Retry-After (or the backoff) out: that is
+                // what counts against `max_pause`. (Counting only the sleep let a server that
+                // throttles every request with a short Retry-After hold it forever.)
+                Ok(match retry_after.filter(|_| covered) {
+                    Some(ra) => Next::Throttled {
+                        sleep: Duration::ZERO,
+                        wait: ra,
+                    },
+                    None => Next::Throttled {
+                        sleep: after,
+                        wait: after,
+                    },
+                })
             }
             Decision::WaitSlot { after } => {
                 end.waits += 1;
@@ -532,8 +541,14 @@ fn circuit_open(req: &Request<'_>, open: CircuitOpen) -> Error {
 enum Next {
     /// A retry after this backoff: charged to the deadline.
     Backoff(Duration),
-    /// A throttle: wait this long (zero when the account pause holds the request anyway).
-    Throttled(Duration),
+    /// A throttle: sleep `sleep` (zero when the account pause holds the request anyway), and
+    /// charge `wait`, the whole wait the throttle asked for, to `pacing.max_pause`.
+    Throttled {
+        /// How long to sleep before the next attempt.
+        sleep: Duration,
+        /// How long the throttle makes the request wait, the account pause included.
+        wait: Duration,
+    },
     /// `concurrent_call_limit`: wait this long, then for a slot.
     SlotWait(Duration),
 }
@@ -551,7 +566,8 @@ struct Ending<'r, 'a> {
     first_sent: Option<SystemTime>,
     /// Time waited for call slots (bounded by `slots.max_wait`).
     slot_waited: Duration,
-    /// Time waited after throttles without a pause (bounded by `pacing.max_pause`).
+    /// Time waited after throttles, account pauses from their Retry-After included (bounded
+    /// by `pacing.max_pause`).
     throttle_waited: Duration,
     attempts: u32,
     /// Attempts answered by a throttle or a slot wait: not charged to `max_attempts`.

@@ -46,7 +46,8 @@ const PLAIN_500: &str = "Internal Server Error";
 /// so the client has certainly received the headers.
 const TRUNCATE_PAUSE: Duration = Duration::from_millis(20);
 
-/// The response for a fault kind that answers (not resets, hangs or `reset_after`).
+/// The response for a fault kind that answers (not resets, hangs, `reset_after` or
+/// `rate_limited`); `server_error_after` is a plain 500, sent after the request acted.
 pub(crate) fn response(kind: FaultKind, plan: &FaultPlan) -> Response {
     match kind {
         FaultKind::ProviderError => ApiError::provider(

@@ -95,8 +95,9 @@ async fn handle(shared: &Shared, route: &'static str, mut req: Request, next: Ne
     }
     let kill = req.extensions().get::<KillSwitch>().cloned();
     match plan.kind {
-        None | Some(FaultKind::ResetAfter) => {}
+        None | Some(FaultKind::ResetAfter | FaultKind::ServerErrorAfter) => {}
         Some(FaultKind::ResetBefore) => return Handled::Reset(reset(shared, route, kill).await),
+        Some(FaultKind::RateLimited) => return Handled::Answer(rate_limited(shared)),
         Some(FaultKind::Hang) => {
             let hang = shared.lock().faults.hang_duration;
             tokio::time::sleep(hang).await;
@@ -162,10 +163,27 @@ async fn handle(shared: &Shared, route: &'static str, mut req: Request, next: Ne
             st.counters.duplicate_creates_per_key += 1;
         }
     }
-    if plan.kind == Some(FaultKind::ResetAfter) {
-        return Handled::Reset(reset(shared, route, kill).await);
+    match plan.kind {
+        Some(FaultKind::ResetAfter) => Handled::Reset(reset(shared, route, kill).await),
+        // The request acted (and, under an honoured key, its answer is stored for replay);
+        // the client is told it failed.
+        Some(kind @ FaultKind::ServerErrorAfter) => {
+            Handled::Answer(injected::response(kind, &plan))
+        }
+        _ => Handled::Answer(resp),
     }
-    Handled::Answer(resp)
+}
+
+/// The 429 of a `rate_limited` fault: `rate_limit_exceeded` asking for
+/// `faults.rate_limited_wait`, stated as `limits.retry_after` says.
+fn rate_limited(shared: &Shared) -> Response {
+    let now = clock::now();
+    let mut guard = shared.lock();
+    let st = &mut *guard;
+    st.counters.rate_limited("rate_limit_exceeded");
+    let wait = st.faults.rate_limited_wait;
+    let e = ApiError::rate_limit("rate_limit_exceeded", "Too many requests; slow down.");
+    throttled(shared, st, now, wait, e).into_response()
 }
 
 /// Quota, rate limit and fault decision under one lock.
@@ -197,7 +215,7 @@ fn admit(shared: &Shared, route: &'static str) -> Result<FaultPlan, ApiError> {
         let e = ApiError::rate_limit("rate_limit_exceeded", "Too many requests; slow down.");
         return Err(throttled(shared, st, now, wait, e));
     }
-    let plan = faults::decide(&st.faults, route, elapsed, &mut st.rng);
+    let plan = faults::decide(&st.faults, route, elapsed, &mut st.rng, &mut st.first_hits);
     if let Some(kind) = plan.kind {
         st.counters.fault(kind.as_str());
     }

@@ -114,6 +114,7 @@ pub(crate) async fn import(
         Some(_) => {}
         None => {
             st.numbers.insert(number.to_owned(), agent_id.to_owned());
+            st.counters.numbers_imported += 1;
             if let Some(a) = st.agents.get_mut(agent_id) {
                 a.phone_numbers.push(number.to_owned());
             }

@@ -59,6 +59,7 @@ impl Scenario {
         f.hang_duration = d(f.hang_duration);
         f.latency = d(f.latency);
         f.latency_jitter = d(f.latency_jitter);
+        f.rate_limited_wait = d(f.rate_limited_wait);
         for w in &mut f.scheduled {
             w.start = d(w.start);
             w.end = d(w.end);

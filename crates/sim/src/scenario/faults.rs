@@ -7,6 +7,10 @@ use serde::{Deserialize, Serialize};
 /// Default length of a `hang`: far longer than any sane client timeout.
 const DEFAULT_HANG: Duration = Duration::from_secs(3600);
 
+/// Default wait a `rate_limited` fault asks for (its `Retry-After`): a second, the shortest
+/// whole-second wait (assumed; like the account limiter's shortest answer).
+const DEFAULT_RATE_LIMITED_WAIT: Duration = Duration::from_secs(1);
+
 /// Default Twilio errors drawn for the `outbound_failed` fault (rate limit, internal, unavailable).
 const DEFAULT_TWILIO_ERRORS: [u32; 3] = [20429, 20500, 20503];
 
@@ -36,6 +40,15 @@ pub struct FaultConfig {
     pub reset_after: f64,
     /// The handler sleeps `hang_duration`, then answers 504.
     pub hang: f64,
+    /// The server acts (a call, message or number is created and counted, and stored for
+    /// idempotency), then answers a JSON 500 `server_error` instead of its success.
+    pub server_error_after: f64,
+    /// 429 `rate_limit_exceeded` asking for `rate_limited_wait` (nothing acted): its
+    /// `Retry-After` follows `limits.retry_after` (seconds, an HTTP date, or no header).
+    pub rate_limited: f64,
+    /// The wait a `rate_limited` fault asks for.
+    #[serde(with = "humantime_serde")]
+    pub rate_limited_wait: Duration,
     /// How long a `hang` lasts.
     #[serde(with = "humantime_serde")]
     pub hang_duration: Duration,
@@ -51,6 +64,10 @@ pub struct FaultConfig {
     pub routes: Vec<String>,
     /// Time windows with their own fault.
     pub scheduled: Vec<ScheduledFault>,
+    /// Faults on the first requests of some routes: the first `count` requests on `routes`
+    /// (since start, the last reset or the last [`crate::SimHandle::set_faults`]) get `kind`,
+    /// later ones behave. Tried before `scheduled` windows and random rates.
+    pub first: Vec<FirstFault>,
     /// Gateway-outage windows: a load balancer in front of the API answers with an HTML
     /// error page, sometimes after the API acted.
     pub outages: Vec<Outage>,
@@ -69,11 +86,15 @@ impl Default for FaultConfig {
             reset_before: 0.0,
             reset_after: 0.0,
             hang: 0.0,
+            server_error_after: 0.0,
+            rate_limited: 0.0,
+            rate_limited_wait: DEFAULT_RATE_LIMITED_WAIT,
             hang_duration: DEFAULT_HANG,
             latency: Duration::ZERO,
             latency_jitter: Duration::ZERO,
             routes: Vec::new(),
             scheduled: Vec::new(),
+            first: Vec::new(),
             outages: Vec::new(),
         }
     }
@@ -94,6 +115,20 @@ pub struct ScheduledFault {
     /// Share of eligible requests affected in the window.
     #[serde(default = "one")]
     pub rate: f64,
+    /// Routes affected, as in [`FaultConfig::routes`]; empty means every `/v1` route.
+    #[serde(default)]
+    pub routes: Vec<String>,
+}
+
+/// A fault on the first `count` requests of `routes`, then none: "the first two creates get a
+/// 500, then the server behaves", whatever the time.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct FirstFault {
+    /// What happens to an affected request (`outbound_failed` only hits `POST /v1/calls`).
+    pub kind: FaultKind,
+    /// How many requests are affected (at least 1).
+    pub count: u64,
     /// Routes affected, as in [`FaultConfig::routes`]; empty means every `/v1` route.
     #[serde(default)]
     pub routes: Vec<String>,
@@ -166,11 +201,15 @@ pub enum FaultKind {
     ResetAfter,
     /// Sleep `hang_duration`, then 504.
     Hang,
+    /// Act, then answer 500 `server_error`.
+    ServerErrorAfter,
+    /// 429 `rate_limit_exceeded` asking for `rate_limited_wait`.
+    RateLimited,
 }
 
 impl FaultKind {
     /// Every kind, in the order random rates are tried.
-    pub const ALL: [FaultKind; 9] = [
+    pub const ALL: [FaultKind; 11] = [
         FaultKind::ServerError,
         FaultKind::ProviderError,
         FaultKind::OutboundFailed,
@@ -180,6 +219,8 @@ impl FaultKind {
         FaultKind::ResetBefore,
         FaultKind::ResetAfter,
         FaultKind::Hang,
+        FaultKind::ServerErrorAfter,
+        FaultKind::RateLimited,
     ];
 
     /// The snake_case name used in TOML and in stats.
@@ -194,6 +235,8 @@ impl FaultKind {
             FaultKind::ResetBefore => "reset_before",
             FaultKind::ResetAfter => "reset_after",
             FaultKind::Hang => "hang",
+            FaultKind::ServerErrorAfter => "server_error_after",
+            FaultKind::RateLimited => "rate_limited",
         }
     }
 }
@@ -211,6 +254,8 @@ impl FaultConfig {
             FaultKind::ResetBefore => self.reset_before,
             FaultKind::ResetAfter => self.reset_after,
             FaultKind::Hang => self.hang,
+            FaultKind::ServerErrorAfter => self.server_error_after,
+            FaultKind::RateLimited => self.rate_limited,
         }
     }
 }

@@ -23,7 +23,7 @@ use crate::error::SimError;
 
 pub use account::{AccountConfig, AgentSeed, ApiKey, TwilioAccount, TwilioReject};
 pub use calls::{CallsConfig, DEFAULT_LOGNORMAL_SIGMA, OutcomeWeights, TalkTime};
-pub use faults::{FaultConfig, FaultKind, Outage, ScheduledFault};
+pub use faults::{FaultConfig, FaultKind, FirstFault, Outage, ScheduledFault};
 pub use limits::{LimitsConfig, RetryAfterFormat};
 pub use presets::UNLIMITED_KEEP_FINISHED;
 pub use quota::QuotaConfig;

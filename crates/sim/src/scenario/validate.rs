@@ -144,6 +144,15 @@ pub(super) fn scenario(s: &Scenario) -> Result<(), SimError> {
             ));
         }
     }
+    for (i, w) in f.first.iter().enumerate() {
+        if w.count == 0 {
+            return Err(invalid(
+                &format!("faults.first[{i}].count"),
+                w.count,
+                "must be at least 1",
+            ));
+        }
+    }
     for (i, o) in f.outages.iter().enumerate() {
         rate(&format!("faults.outages[{i}].rate"), o.rate)?;
         rate(&format!("faults.outages[{i}].acted"), o.acted)?;
