@@ -177,8 +177,8 @@ struct Seeded {
     at: String,
     /// Whether the process died of the kill (else it had finished).
     killed: bool,
-    /// Contacts missing from the survivor's and the killed process's files (fleet).
-    missing: usize,
+    /// Contacts missing from the survivor's and the killed process's files (fleet only).
+    missing: Option<usize>,
 }
 
 /// One process, killed after a seeded number of journal lines, then rerun.
@@ -218,9 +218,11 @@ fn single_process(seed: u64) -> Seeded {
     });
     std::thread::sleep(delay);
     let killed = kill_9(child);
+    let torn = !std::fs::read(&journal).unwrap().ends_with(b"\n");
     let at = format!(
-        "journal line {kill_at} + {delay:?} ({})",
-        lines_in(&journal)
+        "journal line {kill_at} + {delay:?} ({} lines{})",
+        lines_in(&journal),
+        if torn { ", the last one torn" } else { "" }
     );
     let seen = outcomes(&common::partial_of(&out));
 
@@ -236,7 +238,7 @@ fn single_process(seed: u64) -> Seeded {
         seed,
         at,
         killed,
-        missing: 0,
+        missing: None,
     }
 }
 
@@ -332,7 +334,7 @@ fn fleet(seed: u64, redis: &RedisServer) -> Seeded {
         seed,
         at,
         killed,
-        missing,
+        missing: Some(missing),
     }
 }
 
@@ -350,11 +352,13 @@ fn over_seeds(kind: &str, seeds: std::ops::Range<u64>, mut one: impl FnMut(u64) 
     for seed in seeds {
         match std::panic::catch_unwind(AssertUnwindSafe(|| one(seed))) {
             Ok(s) => report.push_str(&format!(
-                "{kind} seed {}: kill at {}, {}, {} missing before the rerun: ok\n",
+                "{kind} seed {}: kill at {}, {}{}: ok\n",
                 s.seed,
                 s.at,
                 if s.killed { "killed" } else { "had finished" },
-                s.missing
+                s.missing.map_or_else(String::new, |m| format!(
+                    ", {m} contacts in no process's file before the rerun"
+                ))
             )),
             Err(panic) => {
                 let why = panic
