@@ -16,9 +16,10 @@
 //! **The points** ([`POINTS`], one line each): (a) before the journal's `started` record,
 //! (a') the same with a torn `started` line, (b) after `started` before the create is sent,
 //! (c) after the send before the answer — the server never saw it (the proxy lost the
-//! request) or it acted (the proxy lost the answer), (d) after the answer before `placed`,
-//! after `placed` before `finished` (also with a torn `finished` line), (e) while writing
-//! results, and after the last result before the results file is put in place. Each point
+//! request) or it acted (the proxy lost the answer), (d) after the answer before `placed`
+//! (also with a torn `placed` line), after `placed` before `finished` (also with a torn
+//! `finished` line), (e) while writing results, and after the last result before the
+//! results file is put in place. Each point
 //! runs under every [`Mode`]: keys honoured (the rerun resends under the same key), keys
 //! ignored with reconciliation (`GET /v1/calls` first), keys ignored without it (the
 //! contact is reported `ambiguous`).
@@ -33,8 +34,8 @@
 //! ([`oracle::check`]); the simulator placed at most one call to each number (exactly one
 //! unless the contact is `ambiguous`); and a third run dials nobody and writes the same file.
 //!
-//! The fleet variant (feature `redis`: [`fleet`]) crashes one process at points (b)–(d)
-//! with the Redis journal and lets a second process finish the run.
+//! The fleet variant (feature `redis`: [`fleet`]) crashes one process at points (b)–(d')
+//! with the Redis journal, under every mode, and lets a second process finish the run.
 //!
 //! The case table is printed with `--nocapture`:
 //! `cargo test -p redial-campaign --all-features --test crash -- --nocapture`.
@@ -138,6 +139,13 @@ pub(crate) const POINTS: &[Point] = &[
         name: "d  answered, before `placed`",
         trap: Trap::Journal(Op::Placed, NTH, Spring::ParkBefore),
         torn: None,
+        last: Some(Op::Started),
+        dialled: true,
+    },
+    Point {
+        name: "d~ `placed` torn",
+        trap: Trap::Journal(Op::Placed, NTH, Spring::ParkBefore),
+        torn: Some(Op::Placed),
         last: Some(Op::Started),
         dialled: true,
     },
