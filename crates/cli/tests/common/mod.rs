@@ -248,3 +248,25 @@ pub(crate) fn journaled_run(dir: &Path, n: usize, extra: &[&str]) -> JournaledRu
         args,
     }
 }
+
+/// Starts `redial` with `args` in `dir` (no inherited API key, stdout discarded, stderr to
+/// the file `log`, so a process nobody reads from never blocks on a full pipe) and returns
+/// at once.
+pub(crate) fn spawn_redial(dir: &Path, args: &[String], log: &Path) -> std::process::Child {
+    let log = std::fs::File::create(log).expect("create the stderr log");
+    Command::new(env!("CARGO_BIN_EXE_redial"))
+        .args(args)
+        .current_dir(dir)
+        .env_remove("NIXFLEX_API_KEY")
+        .stdout(std::process::Stdio::null())
+        .stderr(log)
+        .spawn()
+        .expect("the redial binary runs")
+}
+
+/// The file a results file `out` is written as until its campaign ends (`<out>.partial`).
+pub(crate) fn partial_of(out: &Path) -> PathBuf {
+    let mut name = out.file_name().unwrap_or_default().to_os_string();
+    name.push(".partial");
+    out.with_file_name(name)
+}
