@@ -2,14 +2,15 @@
 
 use std::time::{Duration, SystemTime};
 
-/// Largest delta-seconds value accepted before it is treated as garbage (one year); anything
-/// this large is a broken header, and the policy's `max_retry_after` refuses far less anyway.
+/// Largest delay accepted before it is treated as garbage, seconds (one year, assumed): a
+/// delta-seconds value or an HTTP-date this far ahead is a broken header, and the policy's
+/// `max_retry_after` refuses far less anyway.
 const MAX_DELTA_SECONDS: u64 = 365 * 24 * 60 * 60;
 
 /// Parses a `Retry-After` value into a delay from `now`.
 ///
-/// Returns `None` for garbage, negative or absurdly large numbers; an HTTP-date in the past
-/// gives a zero delay.
+/// Returns `None` for garbage, negative or absurdly large numbers and for an HTTP-date more
+/// than a year ahead; an HTTP-date in the past gives a zero delay.
 ///
 /// ```
 /// use std::time::{Duration, SystemTime};
@@ -33,7 +34,8 @@ pub fn parse_retry_after(value: &str, now: SystemTime) -> Option<Duration> {
             .then(|| Duration::from_secs_f64(secs));
     }
     let at = httpdate::parse_http_date(value).ok()?;
-    Some(at.duration_since(now).unwrap_or(Duration::ZERO))
+    let delay = at.duration_since(now).unwrap_or(Duration::ZERO);
+    (delay <= Duration::from_secs(MAX_DELTA_SECONDS)).then_some(delay)
 }
 
 #[cfg(test)]
@@ -50,6 +52,25 @@ mod tests {
         assert_eq!(
             parse_retry_after("Wed, 21 Oct 2015 07:27:00 GMT", now),
             Some(Duration::ZERO)
+        );
+    }
+
+    /// Hostile-input finding (issue 15, tests/fuzz_inputs.rs): a delta of two years was refused as garbage,
+    /// but an HTTP-date in the year 9999 gave a delay of 8000 years.
+    #[test]
+    fn a_date_years_ahead_is_garbage_like_a_huge_delta() {
+        let now = SystemTime::UNIX_EPOCH;
+        assert_eq!(
+            parse_retry_after("Fri, 31 Dec 9999 23:59:59 GMT", now),
+            None
+        );
+        assert_eq!(
+            parse_retry_after("Sat, 02 Jan 1971 00:00:00 GMT", now),
+            None
+        );
+        assert_eq!(
+            parse_retry_after("Thu, 31 Dec 1970 00:00:00 GMT", now),
+            Some(Duration::from_secs(364 * 24 * 60 * 60))
         );
     }
 

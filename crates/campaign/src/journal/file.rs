@@ -11,18 +11,44 @@
 //!
 //! On a rerun the journal is read back into a [`Prior`]: finished contacts are re-emitted, not
 //! dialled; started-but-unfinished contacts are retried with the same key (or reported
-//! ambiguous); a torn last line (the crash hit mid-write) is cut off before anything is
-//! appended, so the next record starts on a line of its own.
+//! ambiguous).
+//!
+//! # A damaged journal is refused, never guessed at
+//!
+//! Reading it back, exactly one kind of damage is repaired: a **torn last line** (no line
+//! break at the end, and the start of a record: the process died while writing it). It never
+//! took effect, so it is cut off (with a warning) before anything is appended, and the next
+//! record starts on a line of its own. Everything else stops the run with
+//! [`JournalError::Mismatch`] naming the line:
+//!
+//! - a line that is not a record (corrupted, truncated, or a torn line followed by more
+//!   records), wherever it is — the last complete line included, since a crash cannot leave a
+//!   complete line that does not parse;
+//! - a line longer than [`MAX_RECORD_BYTES`] (it is never read whole);
+//! - a first record that is not the header, a second header (two journals joined), a header
+//!   of another format version, agent or contacts file;
+//! - a `placed` record, or a `finished` one with a call id, for a contact with no earlier
+//!   record (a call cannot exist before its `started`): a record of another journal, or a
+//!   damaged one.
+//!
+//! Duplicate records are accepted, the latest winning: a rerun writes a contact's `started`
+//! again when it resends, and a second `finished` when it follows a call left live. A
+//! `finished` record without a call id needs no `started` (suppressed, halted and stopped
+//! contacts never sent anything). A `started` or `placed` record whose idempotency key is not
+//! the one this campaign derives for its contact is logged as a warning and kept (journals
+//! written by hand or by tests carry other keys). Damage that still parses as a consistent
+//! record (a digit flipped inside a number) cannot be told from a real record: the format has
+//! no checksums.
 //!
 //! A contact is known by its key (the CSV source's key is the phone number: a campaign dials
 //! each number once), never by its line in the contacts file: editing or reordering the file
 //! between runs neither loses a finished contact nor changes its idempotency key. Records of
-//! journals written before contact keys existed carry only the number, which was the key. The journal records which contacts file
-//! it belongs to and refuses another. It is locked for the run: a second process on the same
-//! journal is refused instead of dialling the same contacts.
+//! journals written before contact keys existed carry only the number, which was the key. The
+//! journal records which contacts file it belongs to and refuses another. It is locked for the
+//! run: a second process on the same journal is refused instead of dialling the same contacts.
 
 use std::fs::{File, OpenOptions, TryLockError};
-use std::io::{self, BufRead, BufReader, BufWriter, Seek, SeekFrom, Write};
+use std::io::{self, BufRead, BufReader, BufWriter, Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, PoisonError};
 use std::time::Duration;
@@ -33,7 +59,7 @@ use tokio::time::Instant;
 use uuid::Uuid;
 
 use super::index::PriorIndex;
-use super::{Journal, PriorState};
+use super::{Journal, PriorState, idempotency_key};
 use crate::contact::Contact;
 use crate::error::BoxError;
 use crate::outcome::ContactOutcome;
@@ -44,6 +70,18 @@ pub const VERSION: u32 = 1;
 pub const SYNC_EVERY: u32 = 64;
 /// ... or when this long has passed since the last sync.
 pub const SYNC_INTERVAL: Duration = Duration::from_secs(1);
+/// Longest journal line, bytes: a longer line is refused unread, and a record this long is
+/// never written. Assumed: the largest record is a `finished` one whose error carries a
+/// server message and `details` of at most 64 KiB each (`MAX_ERROR_BODY_BYTES`), twice with
+/// the support report; 4 MiB is far above that and far below exhausting memory.
+pub const MAX_RECORD_BYTES: usize = 4 * 1024 * 1024;
+
+/// How every record this journal writes begins (the tag comes first): a torn last line is
+/// a prefix of a record, so it begins with this too, or is a prefix of it.
+const RECORD_START: &[u8] = b"{\"kind\":\"";
+
+/// Most bytes of a damaged line quoted in an error.
+const QUOTED_BYTES: usize = 40;
 
 /// One journal record.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -97,6 +135,34 @@ pub enum Record {
 }
 
 impl Record {
+    /// The record's `kind`, as written.
+    fn kind(&self) -> &'static str {
+        match self {
+            Record::Header { .. } => "header",
+            Record::Started { .. } => "started",
+            Record::Placed { .. } => "placed",
+            Record::Finished { .. } => "finished",
+        }
+    }
+
+    /// The idempotency key the record carries (`started` and `placed`).
+    fn idempotency_key(&self) -> Option<&str> {
+        match self {
+            Record::Started { key, .. } | Record::Placed { key, .. } => Some(key),
+            Record::Header { .. } | Record::Finished { .. } => None,
+        }
+    }
+
+    /// The call the record says was created, if any: a `placed` record's, or a `finished`
+    /// one's with a call id.
+    fn call_created(&self) -> Option<&str> {
+        match self {
+            Record::Placed { call_id, .. } => Some(call_id),
+            Record::Finished { result, .. } => result.call_id.as_deref(),
+            Record::Header { .. } | Record::Started { .. } => None,
+        }
+    }
+
     /// The contact key a record is filed under (`None` for the header).
     fn contact_key(&self) -> Option<String> {
         match self {
@@ -134,6 +200,21 @@ fn read_record(reader: &mut BufReader<File>, offset: u64) -> io::Result<Record> 
             format!("journal record at byte {offset}: {e}"),
         )
     })
+}
+
+/// Whether a last line without a line break can be a record cut short by a crash: the start
+/// of a record (or blank).
+fn could_be_torn_record(line: &[u8]) -> bool {
+    line.iter().all(u8::is_ascii_whitespace)
+        || RECORD_START.starts_with(line)
+        || line.starts_with(RECORD_START)
+}
+
+/// The start of a damaged line, for an error message.
+fn quote(line: &[u8]) -> String {
+    let text = String::from_utf8_lossy(&line[..line.len().min(QUOTED_BYTES)]);
+    let more = if line.len() > QUOTED_BYTES { "..." } else { "" };
+    format!("{:?}{more}", text.trim_end_matches('\n'))
 }
 
 /// The key a record is filed under: its contact key, or (older records, and contacts keyed
@@ -232,7 +313,6 @@ impl FileJournal {
         let mut prior = PriorIndex::default();
         let mut lookup = BufReader::new(File::open(path).map_err(io_err)?);
         let mut campaign_id = None;
-        let mut any_record = false;
         // Byte length of the complete, parsed records: what is kept.
         let mut kept = 0u64;
         let mut reader = BufReader::new(&file);
@@ -240,13 +320,35 @@ impl FileJournal {
         let mut number = 0u64;
         loop {
             buf.clear();
-            let n = reader.read_until(b'\n', &mut buf).map_err(io_err)?;
+            let n = (&mut reader)
+                .take(MAX_RECORD_BYTES as u64 + 1)
+                .read_until(b'\n', &mut buf)
+                .map_err(io_err)?;
             if n == 0 {
                 break;
             }
             number += 1;
             if buf.last() != Some(&b'\n') {
+                if buf.len() > MAX_RECORD_BYTES {
+                    return Err(mismatch(format!(
+                        "line {number} is longer than {} MiB: not a journal record",
+                        MAX_RECORD_BYTES >> 20
+                    )));
+                }
+                if !could_be_torn_record(&buf) {
+                    return Err(mismatch(format!(
+                        "line {number}, the last, ends without a line break and is not the start \
+                         of a journal record ({}): the journal is damaged",
+                        quote(&buf)
+                    )));
+                }
                 // The crash hit while this line was written: it never took effect.
+                tracing::warn!(
+                    journal = %path.display(),
+                    line = number,
+                    bytes = buf.len(),
+                    "cutting off a torn last record (the process stopped while writing it)"
+                );
                 break;
             }
             if buf.iter().all(u8::is_ascii_whitespace) {
@@ -254,28 +356,35 @@ impl FileJournal {
                 continue;
             }
             let offset = kept;
-            let record: Record = match serde_json::from_slice(&buf) {
-                Ok(r) => r,
-                Err(e) => {
-                    // A torn last record that happens to end in a newline is cut off too;
-                    // anything before the end is corruption and stops the run.
-                    if reader.fill_buf().map_err(io_err)?.is_empty() && any_record {
-                        break;
-                    }
-                    return Err(mismatch(format!(
-                        "line {number}: not a journal record: {e}"
-                    )));
-                }
-            };
+            let record: Record = serde_json::from_slice(&buf).map_err(|e| {
+                mismatch(format!(
+                    "line {number} is not a journal record ({e}; it reads {}): the journal is \
+                     damaged (a crash leaves at most an unfinished last line), so which contacts \
+                     were dialled cannot be trusted",
+                    quote(&buf)
+                ))
+            })?;
             kept += n as u64;
-            any_record = true;
             match record {
                 Record::Header {
+                    version,
                     campaign_id: id,
                     agent: a,
                     contacts: c,
                     ..
                 } => {
+                    if let Some(first) = campaign_id {
+                        return Err(mismatch(format!(
+                            "line {number} is a second header (campaign {id}, after campaign \
+                             {first}): two journals were joined; use one journal per campaign"
+                        )));
+                    }
+                    if version != VERSION {
+                        return Err(mismatch(format!(
+                            "line {number}: journal format version {version}, but this redial \
+                             reads version {VERSION}"
+                        )));
+                    }
                     if a != agent {
                         return Err(mismatch(format!(
                             "written for agent {a:?}, not {agent:?}: use a new journal for a new campaign"
@@ -289,21 +398,46 @@ impl FileJournal {
                     campaign_id = Some(id);
                 }
                 other => {
+                    let Some(id) = campaign_id else {
+                        return Err(mismatch(format!(
+                            "line {number} is a `{}` record before any header: not a redial \
+                             journal, or its header is lost",
+                            other.kind()
+                        )));
+                    };
                     let key = other.contact_key().unwrap_or_default();
-                    prior
+                    if let Some(recorded) = other.idempotency_key()
+                        && recorded != idempotency_key(id, &key)
+                    {
+                        tracing::warn!(
+                            journal = %path.display(),
+                            line = number,
+                            contact = %key,
+                            "the record's idempotency key is not the one this campaign derives \
+                             for the contact (written by hand, or by another campaign?)"
+                        );
+                    }
+                    let had_earlier = prior
                         .insert(&key, offset, |at| {
                             Ok(read_record(&mut lookup, at)?
                                 .contact_key()
                                 .unwrap_or_default())
                         })
                         .map_err(io_err)?;
+                    if let Some(call_id) = other.call_created()
+                        && !had_earlier
+                    {
+                        return Err(mismatch(format!(
+                            "line {number}: a `{}` record of contact {key:?} with call \
+                             {call_id:?}, but no `started` record of it before: a record of \
+                             another journal, or a damaged one",
+                            other.kind()
+                        )));
+                    }
                 }
             }
         }
         drop(reader);
-        if campaign_id.is_none() && any_record {
-            return Err(mismatch("no header record: not a redial journal".into()));
-        }
         // Cut a torn tail off, then append after the last complete record.
         if file.metadata().map_err(io_err)?.len() != kept {
             file.set_len(kept).map_err(io_err)?;
@@ -447,8 +581,21 @@ impl Inner {
     }
 
     fn append(&mut self, record: &Record) -> io::Result<()> {
-        serde_json::to_writer(&mut self.file, record)?;
-        self.file.write_all(b"\n")?;
+        let mut line = serde_json::to_vec(record)?;
+        if line.len() > MAX_RECORD_BYTES {
+            // Never write a line the next run would refuse.
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                format!(
+                    "a `{}` record of {} bytes is longer than a journal line may be ({} MiB)",
+                    record.kind(),
+                    line.len(),
+                    MAX_RECORD_BYTES >> 20
+                ),
+            ));
+        }
+        line.push(b'\n');
+        self.file.write_all(&line)?;
         self.file.flush()
     }
 }
@@ -566,6 +713,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("j.jsonl");
         let j = open(&path, "a", "c.csv").unwrap();
+        j.started(&contact(2, "+447446466847"), "k").await.unwrap();
         j.finished("+447446466847", &result(2, "+447446466847"))
             .await
             .unwrap();
@@ -595,6 +743,139 @@ mod tests {
             open(&path, "a", "c.csv"),
             Err(JournalError::InUse { .. })
         ));
+    }
+
+    /// A journal with a header, a contact started and finished, and `extra` appended.
+    fn journal_with(dir: &Path, extra: &str) -> PathBuf {
+        use futures::FutureExt;
+        let path = dir.join("j.jsonl");
+        let j = open(&path, "a", "c.csv").unwrap();
+        let c = contact(2, "+447446466801");
+        j.started(&c, &idempotency_key(j.campaign_id(), &c.key))
+            .now_or_never()
+            .unwrap()
+            .unwrap();
+        j.finished("+447446466801", &result(2, "+447446466801"))
+            .now_or_never()
+            .unwrap()
+            .unwrap();
+        drop(j);
+        let mut f = OpenOptions::new().append(true).open(&path).unwrap();
+        f.write_all(extra.as_bytes()).unwrap();
+        path
+    }
+
+    fn refused(path: &Path) -> String {
+        match open(path, "a", "c.csv") {
+            Err(e @ JournalError::Mismatch { .. }) => e.to_string(),
+            other => panic!("expected a refusal, got {other:?}"),
+        }
+    }
+
+    /// Hostile-input finding (issue 15, tests/fuzz_inputs.rs): a complete last line that did
+    /// not parse was cut off silently as if torn; a crash never leaves one, so it is damage.
+    #[test]
+    fn a_corrupted_last_complete_line_is_refused_not_cut() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = journal_with(dir.path(), "{\"kind\":\"started\",\"line\":3,\"pho\n");
+        let e = refused(&path);
+        assert!(e.contains("line 4 is not a journal record"), "{e}");
+        let len = std::fs::metadata(&path).unwrap().len();
+        assert!(refused(&path).contains("line 4"), "nothing was cut: {len}");
+        assert_eq!(std::fs::metadata(&path).unwrap().len(), len);
+    }
+
+    /// Hostile-input finding (issue 15): a torn last line of garbage (not the start of a
+    /// record) was cut like a torn record.
+    #[test]
+    fn a_last_line_that_is_not_a_record_start_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = journal_with(dir.path(), "\0\0\0\0");
+        assert!(refused(&path).contains("line 4, the last"));
+    }
+
+    /// Hostile-input finding (issue 15): records before the header, and a second header
+    /// (two journals joined, the second campaign's id silently replacing the first) were read.
+    #[test]
+    fn records_before_the_header_and_a_second_header_are_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("j.jsonl");
+        let header = |id: Uuid, version: u32| {
+            serde_json::to_string(&Record::Header {
+                version,
+                campaign_id: id,
+                agent: "a".into(),
+                contacts: "c.csv".into(),
+                created_at: 0,
+            })
+            .unwrap()
+        };
+        let started = r#"{"kind":"started","line":2,"phone":"+447446466801","key":"k"}"#;
+        std::fs::write(&path, format!("{started}\n{}\n", header(Uuid::nil(), 1))).unwrap();
+        assert!(refused(&path).contains("line 1 is a `started` record before any header"));
+        let (a, b) = (Uuid::new_v4(), Uuid::new_v4());
+        std::fs::write(
+            &path,
+            format!("{}\n{started}\n{}\n", header(a, 1), header(b, 1)),
+        )
+        .unwrap();
+        let e = refused(&path);
+        assert!(
+            e.contains("line 3 is a second header") && e.contains(&b.to_string()),
+            "{e}"
+        );
+        std::fs::write(&path, format!("{}\n", header(a, VERSION + 1))).unwrap();
+        assert!(refused(&path).contains("line 1: journal format version 2"));
+    }
+
+    /// Hostile-input finding (issue 15): a `finished` record with a call, or a `placed` one,
+    /// for a contact never started was trusted (a record of another journal, or a damaged
+    /// phone number, re-emitted as some other contact's outcome).
+    #[test]
+    fn a_call_without_a_started_record_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let finished = serde_json::to_string(&Record::Finished {
+            result: result(3, "+447446466802"),
+            contact: None,
+        })
+        .unwrap();
+        let path = journal_with(dir.path(), &format!("{finished}\n"));
+        let e = refused(&path);
+        assert!(
+            e.contains("line 4: a `finished` record of contact \"+447446466802\" with call"),
+            "{e}"
+        );
+        let dir = tempfile::tempdir().unwrap();
+        let placed = r#"{"kind":"placed","contact":"+447446466803","key":"k","call_id":"c"}"#;
+        let path = journal_with(dir.path(), &format!("{placed}\n"));
+        assert!(refused(&path).contains("line 4: a `placed` record"));
+        // Without a call, a finished record needs no `started` (a suppressed contact).
+        let dir = tempfile::tempdir().unwrap();
+        let mut halted = result(5, "+447446466805");
+        halted.call_id = None;
+        halted.status = OutcomeStatus::Halted;
+        let line = serde_json::to_string(&Record::Finished {
+            result: halted,
+            contact: None,
+        })
+        .unwrap();
+        let path = journal_with(dir.path(), &format!("{line}\n"));
+        open(&path, "a", "c.csv").unwrap();
+    }
+
+    /// Hostile-input finding (issue 15): a journal line had no size limit; a line of many MiB
+    /// (or a huge file without a line break) was read into memory whole.
+    #[test]
+    fn a_line_over_the_limit_is_refused_unread() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut huge = String::from("{\"kind\":\"started\",\"phone\":\"");
+        huge.push_str(&"9".repeat(MAX_RECORD_BYTES + 10));
+        let path = journal_with(dir.path(), &huge);
+        assert!(refused(&path).contains("line 4 is longer than 4 MiB"));
+        huge.push_str("\"}\n");
+        let dir = tempfile::tempdir().unwrap();
+        let path = journal_with(dir.path(), &huge);
+        assert!(refused(&path).contains("line 4 is longer than 4 MiB"));
     }
 
     #[test]

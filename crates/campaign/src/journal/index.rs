@@ -21,8 +21,9 @@ pub(crate) struct PriorIndex {
 }
 
 impl PriorIndex {
-    /// Records that `key`'s latest record starts at `offset`. `key_at` reads the key of the
-    /// record at an offset (called only when `key`'s hash is already taken).
+    /// Records that `key`'s latest record starts at `offset`; returns whether `key` had an
+    /// earlier record. `key_at` reads the key of the record at an offset (called only when
+    /// `key`'s hash is already taken).
     ///
     /// # Errors
     /// The error of `key_at`.
@@ -31,21 +32,23 @@ impl PriorIndex {
         key: &str,
         offset: u64,
         mut key_at: impl FnMut(u64) -> io::Result<String>,
-    ) -> io::Result<()> {
+    ) -> io::Result<bool> {
         if let Some(slot) = self.collided.get_mut(key) {
             *slot = offset;
-            return Ok(());
+            return Ok(true);
         }
         let hash = hash(key);
         match self.by_hash.get(&hash) {
             Some(&earlier) if key_at(earlier)? != key => {
                 self.collided.insert(key.to_owned(), offset);
+                Ok(false)
             }
-            _ => {
+            earlier => {
+                let had = earlier.is_some();
                 self.by_hash.insert(hash, offset);
+                Ok(had)
             }
         }
-        Ok(())
     }
 
     /// Takes (forgets) the offset filed for `key`, if any. The caller checks that the record
@@ -82,9 +85,9 @@ mod tests {
     fn a_key_maps_to_its_latest_offset_once() {
         let mut index = PriorIndex::default();
         let keys = |o: u64| Ok(format!("k{}", o / 100));
-        index.insert("k1", 100, keys).unwrap();
-        index.insert("k1", 150, |_| Ok("k1".to_owned())).unwrap();
-        index.insert("k2", 200, keys).unwrap();
+        assert!(!index.insert("k1", 100, keys).unwrap());
+        assert!(index.insert("k1", 150, |_| Ok("k1".to_owned())).unwrap());
+        assert!(!index.insert("k2", 200, keys).unwrap());
         assert_eq!(index.len(), 2);
         assert_eq!(index.take("k1"), Some(150));
         assert_eq!(index.take("k1"), None);
@@ -97,8 +100,8 @@ mod tests {
         let mut index = PriorIndex::default();
         index.insert("a", 10, |_| unreachable!()).unwrap();
         index.by_hash.insert(hash("b"), 10); // "b" now appears to share "a"'s slot
-        index.insert("b", 20, |_| Ok("a".to_owned())).unwrap();
-        index.insert("b", 30, |_| unreachable!()).unwrap();
+        assert!(!index.insert("b", 20, |_| Ok("a".to_owned())).unwrap());
+        assert!(index.insert("b", 30, |_| unreachable!()).unwrap());
         assert_eq!(index.take("b"), Some(30), "kept by its full key");
         assert_eq!(index.take("a"), Some(10));
     }

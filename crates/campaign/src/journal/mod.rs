@@ -17,7 +17,9 @@ use std::time::SystemTime;
 use futures::future::BoxFuture;
 use uuid::Uuid;
 
-pub use self::file::{FileJournal, JournalError, Record, SYNC_EVERY, SYNC_INTERVAL, VERSION};
+pub use self::file::{
+    FileJournal, JournalError, MAX_RECORD_BYTES, Record, SYNC_EVERY, SYNC_INTERVAL, VERSION,
+};
 pub use self::memory::MemoryJournal;
 use crate::contact::Contact;
 use crate::error::BoxError;

@@ -182,6 +182,15 @@ fn quote_left_open(line: &[u8]) -> bool {
 
 /// The fields of one line (it holds no line break), parsed on its own.
 fn parse_fields(line: &[u8], record: &mut csv::ByteRecord) {
+    // The csv reader drops a byte order mark at the start of its input, which here is every
+    // line: given one of its own to drop, it keeps the line's as data.
+    let with_bom;
+    let line = if line.starts_with(BOM) {
+        with_bom = [BOM, line].concat();
+        &with_bom[..]
+    } else {
+        line
+    };
     let mut reader = csv::ReaderBuilder::new()
         .has_headers(false)
         .flexible(true)
@@ -216,7 +225,8 @@ impl CsvSource {
     /// # Errors
     /// [`ContactsError::Open`] when the file cannot be opened, [`ContactsError::Header`] when
     /// it has no header row, a header that is not UTF-8, too long or with an unclosed quote,
-    /// or no `phone` column, [`ContactsError::Read`] when reading it fails.
+    /// no `phone` column or a column named twice (`phone` in any case), [`ContactsError::Read`]
+    /// when reading it fails.
     pub fn open(path: &Path) -> Result<Self, ContactsError> {
         let file = File::open(path).map_err(|source| ContactsError::Open {
             path: path.to_path_buf(),
@@ -263,6 +273,20 @@ impl CsvSource {
             .map(|h| std::str::from_utf8(h).map(|s| s.trim().to_owned()))
             .collect::<Result<Vec<_>, _>>()
             .map_err(|_| header_error("the header row is not valid UTF-8".into()))?;
+        let mut named = std::collections::HashSet::new();
+        for name in headers.iter().filter(|h| !h.is_empty()) {
+            let column = if name.eq_ignore_ascii_case(PHONE_COLUMN) {
+                PHONE_COLUMN
+            } else {
+                name
+            };
+            if !named.insert(column) {
+                return Err(header_error(format!(
+                    "the header row (line {}) names the column `{name}` twice: which one is meant is unclear",
+                    lines.number
+                )));
+            }
+        }
         let phone_index = headers
             .iter()
             .position(|h| h.eq_ignore_ascii_case(PHONE_COLUMN))
@@ -612,6 +636,43 @@ mod tests {
             summary(&r),
             vec![(2, true), (3, false), (4, false)],
             "at the limit, over it by one, and a last line without a line break"
+        );
+    }
+
+    /// Hostile-input finding (issue 15, tests/fuzz_inputs.rs): a column named twice was
+    /// accepted; the second `name` silently overwrote the first in the metadata, and a second
+    /// `Phone` column went into the metadata while the first was dialled.
+    #[test]
+    fn a_column_named_twice_is_refused() {
+        for header in [
+            "phone,name,name",
+            "phone,Phone",
+            "name, phone ,PHONE",
+            "a,phone, a",
+        ] {
+            let f = file(format!("{header}\n+447446466801,x,y\n").as_bytes());
+            let e = CsvSource::open(f.path()).unwrap_err().to_string();
+            assert!(e.contains("line 1") && e.contains("twice"), "{header}: {e}");
+        }
+        // Unnamed columns (a trailing comma) are not names.
+        let r = rows(b"phone,name,,\n+447446466801,x,,\n");
+        assert_eq!(summary(&r), vec![(2, true)]);
+    }
+
+    /// Hostile-input finding (issue 15, tests/fuzz_inputs.rs): the csv reader, started on
+    /// each line, dropped a U+FEFF that began a line as if it were the file's byte order mark,
+    /// so a row's first field silently lost it.
+    #[test]
+    fn a_bom_that_begins_a_later_line_is_data() {
+        let r = rows(b"\xEF\xBB\xBFname,phone\n\xEF\xBB\xBFAda,+447446466801\n");
+        let SourceItem::Contact(c) = &r[0] else {
+            panic!("{r:?}")
+        };
+        assert_eq!(c.metadata["name"], "\u{feff}Ada");
+        let r = rows(b"phone\n\xEF\xBB\xBF+447446466801\n");
+        assert!(
+            matches!(&r[0], SourceItem::Invalid(i) if i.line == 2),
+            "a number behind a U+FEFF is not E.164: {r:?}"
         );
     }
 

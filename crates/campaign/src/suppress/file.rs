@@ -3,13 +3,20 @@
 
 use std::collections::HashSet;
 use std::fs::{File, OpenOptions};
-use std::io::{self, Write};
+use std::io::{self, BufRead, BufReader, Read, Write};
 use std::path::{Path, PathBuf};
 
 use futures::future::BoxFuture;
 
 use super::Suppression;
 use crate::error::BoxError;
+
+/// Longest line of a suppress file (a number and a comment), bytes, its line break excluded;
+/// a longer line is refused without being read whole. Assumed: far above any real comment.
+pub const MAX_SUPPRESS_LINE_BYTES: usize = 64 * 1024;
+
+/// A UTF-8 byte order mark, ignored at the start of the file.
+const BOM: &[u8] = b"\xEF\xBB\xBF";
 
 /// Why the suppress file cannot be used.
 #[derive(Debug, thiserror::Error)]
@@ -35,6 +42,16 @@ pub enum SuppressError {
         /// The entry.
         entry: String,
     },
+    /// A line cannot be read as text: not UTF-8, or longer than [`MAX_SUPPRESS_LINE_BYTES`].
+    #[error("suppress file {path} line {line}: {reason}")]
+    Line {
+        /// The file.
+        path: PathBuf,
+        /// 1-based line.
+        line: usize,
+        /// What is wrong.
+        reason: String,
+    },
 }
 
 /// The numbers not to dial, and the file opt-outs are appended to.
@@ -52,43 +69,86 @@ impl SuppressList {
 
     /// Loads `path` (one E.164 number a line; blank lines, `#` comments and a leading UTF-8
     /// byte order mark ignored) and opens it for appending; a missing file is an empty list,
-    /// created on the first opt-out.
+    /// created on the first opt-out. The file is read a line at a time.
     ///
     /// # Errors
-    /// [`SuppressError`] naming the file, and the line of an entry that is not E.164.
+    /// [`SuppressError`] naming the file, and the line of an entry that is not E.164 or of a
+    /// line that is not UTF-8 or longer than [`MAX_SUPPRESS_LINE_BYTES`].
     pub fn load(path: &Path) -> Result<Self, SuppressError> {
         let io_err = |source| SuppressError::Io {
             path: path.to_path_buf(),
             source,
         };
-        let text = match std::fs::read_to_string(path) {
-            Ok(t) => t,
-            Err(e) if e.kind() == io::ErrorKind::NotFound => String::new(),
-            Err(e) => return Err(io_err(e)),
+        let bad_line = |line, reason: String| SuppressError::Line {
+            path: path.to_path_buf(),
+            line,
+            reason,
         };
-        // Editors on Windows save "UTF-8" with a byte order mark; it is not part of the entry.
-        let entries = text.strip_prefix('\u{feff}').unwrap_or(&text);
         let mut numbers = HashSet::new();
-        for (i, raw) in entries.lines().enumerate() {
-            let entry = raw.split('#').next().unwrap_or("").trim();
-            if entry.is_empty() {
-                continue;
+        // Lines read, and whether the last one ended with a line break.
+        let (mut line, mut ends_with_newline) = (0, true);
+        match File::open(path) {
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+            Err(e) => return Err(io_err(e)),
+            Ok(file) => {
+                let mut reader = BufReader::new(file);
+                let mut buf = Vec::new();
+                loop {
+                    buf.clear();
+                    // The content, plus `\r\n`: one more byte than that is a line too long.
+                    let n = (&mut reader)
+                        .take(MAX_SUPPRESS_LINE_BYTES as u64 + 2)
+                        .read_until(b'\n', &mut buf)
+                        .map_err(io_err)?;
+                    if n == 0 {
+                        break;
+                    }
+                    line += 1;
+                    ends_with_newline = buf.last() == Some(&b'\n');
+                    if ends_with_newline {
+                        buf.pop();
+                        if buf.last() == Some(&b'\r') {
+                            buf.pop();
+                        }
+                    }
+                    if buf.len() > MAX_SUPPRESS_LINE_BYTES {
+                        return Err(bad_line(
+                            line,
+                            format!(
+                                "longer than {} KiB: not a phone number",
+                                MAX_SUPPRESS_LINE_BYTES / 1024
+                            ),
+                        ));
+                    }
+                    // Editors on Windows save "UTF-8" with a byte order mark; it is not part of
+                    // the entry.
+                    let bytes = match line {
+                        1 => buf.strip_prefix(BOM).unwrap_or(&buf),
+                        _ => &buf,
+                    };
+                    let text = std::str::from_utf8(bytes)
+                        .map_err(|_| bad_line(line, "not valid UTF-8".to_owned()))?;
+                    let entry = text.split('#').next().unwrap_or("").trim();
+                    if entry.is_empty() {
+                        continue;
+                    }
+                    if redial_transport::validate::e164("suppress", entry).is_err() {
+                        return Err(SuppressError::Entry {
+                            path: path.to_path_buf(),
+                            line,
+                            entry: entry.to_owned(),
+                        });
+                    }
+                    numbers.insert(entry.to_owned());
+                }
             }
-            if redial_transport::validate::e164("suppress", entry).is_err() {
-                return Err(SuppressError::Entry {
-                    path: path.to_path_buf(),
-                    line: i + 1,
-                    entry: entry.to_owned(),
-                });
-            }
-            numbers.insert(entry.to_owned());
         }
         let mut file = OpenOptions::new()
             .create(true)
             .append(true)
             .open(path)
             .map_err(io_err)?;
-        if !text.is_empty() && !text.ends_with('\n') {
+        if !ends_with_newline {
             file.write_all(b"\n").map_err(io_err)?;
         }
         Ok(Self {
@@ -199,5 +259,30 @@ mod tests {
         std::fs::write(&path, "+14155559999\n\u{feff}+447700900999\n").unwrap();
         let e = SuppressList::load(&path).unwrap_err().to_string();
         assert!(e.contains("line 2"), "only a leading BOM is dropped: {e}");
+    }
+
+    /// Hostile-input finding (issue 15, tests/fuzz_inputs.rs): the file was read whole,
+    /// whatever its size, and a byte that is not UTF-8 was reported without its line.
+    #[test]
+    fn a_non_utf8_or_overlong_line_is_refused_naming_its_line() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("s.txt");
+        std::fs::write(&path, b"+14155559999\n# caf\xe9\n").unwrap();
+        let e = SuppressList::load(&path).unwrap_err().to_string();
+        assert!(e.contains("line 2: not valid UTF-8"), "{e}");
+        let mut long = b"+14155559999\r\n+14155559998 # ".to_vec();
+        long.resize(long.len() + MAX_SUPPRESS_LINE_BYTES, b'x');
+        std::fs::write(&path, &long).unwrap();
+        let e = SuppressList::load(&path).unwrap_err().to_string();
+        assert!(e.contains("line 2: longer than 64 KiB"), "{e}");
+        let mut at_limit = b"+14155559999 # ".to_vec();
+        at_limit.resize(MAX_SUPPRESS_LINE_BYTES, b'x');
+        at_limit.extend_from_slice(b"\r\n");
+        std::fs::write(&path, &at_limit).unwrap();
+        assert_eq!(
+            SuppressList::load(&path).unwrap().len(),
+            1,
+            "a line at the limit is read"
+        );
     }
 }

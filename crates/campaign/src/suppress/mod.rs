@@ -9,7 +9,7 @@ mod file;
 
 use futures::future::BoxFuture;
 
-pub use self::file::{SuppressError, SuppressList};
+pub use self::file::{MAX_SUPPRESS_LINE_BYTES, SuppressError, SuppressList};
 use crate::error::BoxError;
 
 /// A set of numbers not to dial, which grows with the opt-outs of the run.

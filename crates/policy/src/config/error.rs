@@ -16,7 +16,7 @@ pub enum ConfigError {
         source: std::io::Error,
     },
     /// The TOML is malformed, a key is unknown or a value has the wrong type.
-    #[error("config key `{path}`: {message}")]
+    #[error("{}", ParseError(.path, .message))]
     Parse {
         /// Dotted key path (empty for a syntax error of the whole document).
         path: String,
@@ -45,6 +45,18 @@ pub struct Problem {
 impl fmt::Display for Problem {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "`{}` = {}: {}", self.path, self.value, self.expected)
+    }
+}
+
+/// How a [`ConfigError::Parse`] reads: the key path when there is one.
+struct ParseError<'a>(&'a str, &'a str);
+
+impl fmt::Display for ParseError<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.0 {
+            "" => write!(f, "config: {}", self.1),
+            path => write!(f, "config key `{path}`: {}", self.1),
+        }
     }
 }
 

@@ -22,6 +22,8 @@ mod limits;
 mod retry;
 mod validate;
 
+use std::fs::File;
+use std::io::{self, Read};
 use std::path::Path;
 
 use serde::{Deserialize, Serialize};
@@ -30,6 +32,10 @@ pub use error::ConfigError;
 pub use fleet::*;
 pub use limits::*;
 pub use retry::*;
+
+/// Largest configuration file read, bytes (assumed: the commented example is a few KiB; a
+/// file this large is not a config, and reading it whole must not exhaust memory).
+pub const MAX_CONFIG_BYTES: usize = 1024 * 1024;
 
 /// The whole configuration file.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -73,12 +79,12 @@ impl Config {
     pub fn from_toml_str(text: &str) -> Result<Self, ConfigError> {
         let deserializer = toml::Deserializer::parse(text).map_err(|e| ConfigError::Parse {
             path: String::new(),
-            message: e.message().to_owned(),
+            message: located(text, &e),
         })?;
         let config: Config =
             serde_path_to_error::deserialize(deserializer).map_err(|e| ConfigError::Parse {
                 path: e.path().to_string(),
-                message: e.inner().message().to_owned(),
+                message: located(text, e.inner()),
             })?;
         config.validate()?;
         Ok(config)
@@ -87,12 +93,29 @@ impl Config {
     /// Reads, parses and validates a TOML file.
     ///
     /// # Errors
-    /// [`ConfigError::Read`] when the file cannot be read, otherwise as
+    /// [`ConfigError::Read`] when the file cannot be read, is larger than
+    /// [`MAX_CONFIG_BYTES`] or is not UTF-8 (naming the line), otherwise as
     /// [`Config::from_toml_str`].
     pub fn from_file(path: &Path) -> Result<Self, ConfigError> {
-        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+        let read_error = |source| ConfigError::Read {
             path: path.to_path_buf(),
             source,
+        };
+        let invalid = |what: String| read_error(io::Error::new(io::ErrorKind::InvalidData, what));
+        let mut bytes = Vec::new();
+        File::open(path)
+            .and_then(|f| f.take(MAX_CONFIG_BYTES as u64 + 1).read_to_end(&mut bytes))
+            .map_err(read_error)?;
+        if bytes.len() > MAX_CONFIG_BYTES {
+            return Err(invalid(format!(
+                "larger than {} KiB: not a redial config file",
+                MAX_CONFIG_BYTES / 1024
+            )));
+        }
+        let text = String::from_utf8(bytes).map_err(|e| {
+            let valid = &e.as_bytes()[..e.utf8_error().valid_up_to()];
+            let line = valid.iter().filter(|&&b| b == b'\n').count() + 1;
+            invalid(format!("line {line} is not valid UTF-8"))
         })?;
         Self::from_toml_str(&text)
     }
@@ -109,5 +132,96 @@ impl Config {
     /// [`ConfigError::Invalid`] listing each problem with its key path.
     pub fn validate(&self) -> Result<(), ConfigError> {
         validate::validate(self)
+    }
+}
+
+/// Longest text of the TOML at an error's position quoted in the message, bytes.
+const MAX_QUOTED_BYTES: usize = 64;
+
+/// Longest parser message kept, bytes: a parser quotes the bad value, which may be megabytes.
+const MAX_MESSAGE_BYTES: usize = 1024;
+
+/// `text` cut to at most `max` bytes (on a character boundary), marked `…` when cut.
+fn cut(text: &str, max: usize) -> String {
+    if text.len() <= max {
+        return text.to_owned();
+    }
+    let end = (0..=max)
+        .rev()
+        .find(|&i| text.is_char_boundary(i))
+        .unwrap_or(0);
+    format!("{}…", &text[..end])
+}
+
+/// A TOML error's message, prefixed with where it is (`line 3, column 1, at "key": ...`) when
+/// the parser knows, so a syntax error names its place even without a key path.
+fn located(text: &str, error: &toml::de::Error) -> String {
+    let message = cut(error.message(), MAX_MESSAGE_BYTES);
+    let Some(span) = error.span() else {
+        return message;
+    };
+    let before = text.get(..span.start).unwrap_or(text);
+    let line = before.matches('\n').count() + 1;
+    let column = before.rsplit('\n').next().unwrap_or("").chars().count() + 1;
+    match text.get(span) {
+        Some(at) if !at.is_empty() && at.len() <= MAX_QUOTED_BYTES && !at.contains('\n') => {
+            format!("line {line}, column {column}, at {at:?}: {message}")
+        }
+        _ => format!("line {line}, column {column}: {message}"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Hostile-input finding (issue 15, tests/fuzz_config.rs): a syntax error or a duplicate
+    /// key said only "config key ``: duplicate key", naming neither the key nor the line.
+    #[test]
+    fn a_syntax_error_names_its_line_and_the_text_there() {
+        let e = Config::from_toml_str("[retry]\nmax_attempts = 3\nmax_attempts = 4\n")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("line 3") && e.contains("max_attempts"), "{e}");
+        assert!(!e.contains("``"), "no empty key path: {e}");
+        let e = Config::from_toml_str("[retry]\n\n[retry")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("line 3"), "{e}");
+        let e = Config::from_toml_str("[retry]\nmax_attempts = \"x\"")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("retry.max_attempts") && e.contains("line 2"),
+            "{e}"
+        );
+        let e = Config::from_toml_str(&format!("[retry]\ndeadline = \"{}s\"", "9".repeat(1 << 20)))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("retry.deadline") && e.len() < 2048,
+            "a megabyte value is cut"
+        );
+    }
+
+    /// Hostile-input finding (issue 15, tests/fuzz_config.rs): the file was read whole,
+    /// whatever its size, and a non-UTF-8 byte was reported without its line.
+    #[test]
+    fn a_huge_or_non_utf8_file_is_refused_naming_the_problem() {
+        let dir = std::env::temp_dir().join(format!("redial-config-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("big.toml");
+        std::fs::write(&path, vec![b'#'; MAX_CONFIG_BYTES + 1]).unwrap();
+        let e = Config::from_file(&path).unwrap_err().to_string();
+        assert!(
+            e.contains("big.toml") && e.contains("larger than 1024 KiB"),
+            "{e}"
+        );
+        std::fs::write(&path, b"[retry]\nmax_attempts = 3 # \xff\n").unwrap();
+        let e = Config::from_file(&path).unwrap_err().to_string();
+        assert!(e.contains("line 2 is not valid UTF-8"), "{e}");
+        std::fs::write(&path, b"[retry]\nmax_attempts = 3\n").unwrap();
+        assert_eq!(Config::from_file(&path).unwrap().retry.max_attempts, 3);
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 }

@@ -83,8 +83,36 @@ pub enum Idempotency {
 pub struct BackoffConfig {
     /// Schedule after a `retry` decision (server errors, timeouts, resets).
     pub retry: ScheduleConfig,
-    /// Schedule after a `throttle` or `wait_slot` decision (429s).
+    /// Schedule after a `throttle` or `wait_slot` decision (429s). Keys left out of
+    /// `[backoff.throttle]` keep the throttle defaults (`base` 1 s), not the retry schedule's.
+    #[serde(deserialize_with = "throttle_schedule")]
     pub throttle: ScheduleConfig,
+}
+
+/// `[backoff.throttle]` as written: every key optional.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PartialSchedule {
+    jitter: Option<Jitter>,
+    #[serde(default, with = "humantime_serde")]
+    base: Option<Duration>,
+    multiplier: Option<f64>,
+    #[serde(default, with = "humantime_serde")]
+    cap: Option<Duration>,
+}
+
+/// Reads `[backoff.throttle]`, filling the keys left out from the throttle defaults.
+fn throttle_schedule<'de, D: serde::Deserializer<'de>>(
+    deserializer: D,
+) -> Result<ScheduleConfig, D::Error> {
+    let written = PartialSchedule::deserialize(deserializer)?;
+    let default = BackoffConfig::default().throttle;
+    Ok(ScheduleConfig {
+        jitter: written.jitter.unwrap_or(default.jitter),
+        base: written.base.unwrap_or(default.base),
+        multiplier: written.multiplier.unwrap_or(default.multiplier),
+        cap: written.cap.unwrap_or(default.cap),
+    })
 }
 
 /// Base delay of transient retries; the AWS SDKs' standard mode uses about 100 ms... (their
@@ -273,3 +301,42 @@ pub type TypeRules = BTreeMap<String, RuleConfig>;
 pub type CodeRules = BTreeMap<String, RuleConfig>;
 /// Per-route limits keyed by `"METHOD /path"`.
 pub type RouteRules = BTreeMap<String, RouteConfig>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::Config;
+
+    /// Hostile-input finding (issue 15, tests/fuzz_config.rs): a `[backoff.throttle]` table
+    /// with only `cap` (or any one key) took the retry schedule's `base` of 100 ms instead of
+    /// the documented 1 s, so throttles backed off ten times faster than configured.
+    #[test]
+    fn a_partial_throttle_table_keeps_the_throttle_base() {
+        let c = Config::from_toml_str("[backoff.throttle]\ncap = \"30s\"").unwrap();
+        assert_eq!(c.backoff.throttle.base, DEFAULT_THROTTLE_BASE);
+        assert_eq!(c.backoff.throttle.cap, Duration::from_secs(30));
+        assert_eq!(c.backoff.throttle.multiplier, DEFAULT_MULTIPLIER);
+        let e = Config::from_toml_str("[backoff.throttle]\ncap = \"500ms\"")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("backoff.throttle.cap") && e.contains("base"),
+            "{e}"
+        );
+        let e = Config::from_toml_str("[backoff.throttle]\nbase = 1")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("backoff.throttle.base"), "{e}");
+        let e = Config::from_toml_str("[backoff.throttle]\nbse = \"1s\"")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("backoff.throttle.bse") && e.contains("multiplier"),
+            "{e}"
+        );
+        assert_eq!(
+            Config::from_toml_str("[backoff.throttle]").unwrap().backoff,
+            BackoffConfig::default()
+        );
+    }
+}

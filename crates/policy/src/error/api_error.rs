@@ -15,6 +15,10 @@ use crate::retry_after::parse_retry_after;
 /// Most bytes of an error body that are read and parsed; the rest is discarded.
 pub const MAX_ERROR_BODY_BYTES: usize = 64 * 1024;
 
+/// A UTF-8 byte order mark, ignored at the start of a body (RFC 8259 §8.1 lets a parser
+/// ignore it).
+const BOM: &[u8] = b"\xEF\xBB\xBF";
+
 /// What the body of an error answer was.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -139,9 +143,11 @@ impl ApiError {
             .request_id
             .filter(|id| id.len() <= 200)
             .map(str::to_owned);
+        let oversized = body.len() > MAX_ERROR_BODY_BYTES;
+        let body = body.strip_prefix(BOM).unwrap_or(body);
         err.body = if meta.truncated {
             BodyKind::Truncated
-        } else if body.len() > MAX_ERROR_BODY_BYTES {
+        } else if oversized {
             BodyKind::TooLarge
         } else if body.iter().all(u8::is_ascii_whitespace) {
             BodyKind::Empty
@@ -271,6 +277,19 @@ mod tests {
             ApiError::parse(500, ResponseMeta::default(), &big, SystemTime::UNIX_EPOCH).body,
             BodyKind::TooLarge
         );
+    }
+
+    /// Hostile-input finding (issue 15, tests/fuzz_inputs.rs): a body behind a UTF-8 byte order mark was
+    /// `NotJson`, so its code was lost; for `recipient_unsubscribed` that meant no opt-out.
+    #[test]
+    fn a_leading_bom_does_not_hide_the_error_code() {
+        let e = parse(
+            400,
+            "\u{feff}{\"error\":{\"type\":\"invalid_request\",\"code\":\"recipient_unsubscribed\"}}",
+        );
+        assert_eq!(e.body, BodyKind::Json);
+        assert_eq!(e.code, Some(ErrorCode::RecipientUnsubscribed));
+        assert_eq!(parse(500, "\u{feff}").body, BodyKind::Empty);
     }
 
     #[test]
