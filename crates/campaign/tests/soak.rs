@@ -6,9 +6,9 @@
 //! Every simulated minute it samples the process's live heap bytes (a counting global
 //! allocator), tokio's alive tasks and the simulator's open TCP connections, and asserts:
 //!
-//! - flat: after a warm-up, the last ten minutes peak no higher than the first ten (memory
-//!   ×1.2 plus a small slack, tasks ×1.2 plus a few); connections always within the campaign's
-//!   in-flight bound;
+//! - flat: after a warm-up, the heap's peak over the last ten minutes under load is at most
+//!   ×1.2 (plus a small slack) its peak over the first ten, the median task count likewise
+//!   (×1.2 plus a few); connections always within the campaign's in-flight bound;
 //! - no leak: once the campaign ends and the client is dropped, tasks are back to their count
 //!   before the client existed and no connection is open;
 //! - every metric agrees with the results: `redial_campaign_contacts_total` by status with the
@@ -17,8 +17,9 @@
 //!   simulator created with exactly one outcome carrying its id, the live-call and slot gauges
 //!   back to 0.
 //!
-//! The longer soak, six simulated hours with the preset's quota (600 calls per 3 h, waited
-//! out), runs with:
+//! The preset's quota (600 calls per 3 h) is lifted: its hour-long 429 would turn the soak
+//! into a wait (real_time.rs covers it). The longer soak, six simulated hours of the same
+//! load, runs with:
 //!
 //! ```text
 //! cargo test -p redial-campaign --test soak -- --ignored --nocapture
@@ -102,7 +103,8 @@ const MEMORY_FACTOR: f64 = 1.2;
 /// Allowed growth on top of [`MEMORY_FACTOR`], bytes: what the simulator's per-number
 /// bookkeeping and the tally legitimately add (assumed, a few hundred bytes a call).
 const MEMORY_SLACK: usize = 256 * 1024;
-/// Allowed growth of the late window's peak task count over the early window's, as a factor.
+/// Allowed growth of the late window's median task count over the early window's, as a
+/// factor.
 const TASKS_FACTOR: f64 = 1.2;
 /// Allowed growth on top of [`TASKS_FACTOR`], tasks.
 const TASKS_SLACK: usize = 5;
@@ -250,12 +252,10 @@ struct Plan {
     minutes: u64,
     /// Contacts: more than the campaign dials in that time.
     contacts: u64,
-    /// Keep the preset's quota (600 calls per 3 h) and wait it out, or lift it.
-    quota: bool,
 }
 
 /// The realistic preset with more faults (see the module doc).
-fn scenario(quota: bool) -> Scenario {
+fn scenario() -> Scenario {
     let mut s = Scenario::realistic();
     s.faults.reset_before = 0.005;
     s.faults.reset_after = 0.005;
@@ -272,9 +272,7 @@ fn scenario(quota: bool) -> Scenario {
     s.limits.requests_per_second = 6.0;
     // The simulator forgets old finished calls, so its own store does not grow.
     s.calls.keep_finished = Some(500);
-    if !quota {
-        s.quota.calls = 1_000_000;
-    }
+    s.quota.calls = u64::from(u32::MAX);
     s
 }
 
@@ -299,6 +297,7 @@ fn config(account: &Scenario) -> Config {
 
 /// What a soak measured.
 struct Report {
+    minutes: u64,
     samples: Vec<Sample>,
     tasks_before: usize,
     tasks_after: usize,
@@ -314,7 +313,7 @@ async fn soak(plan: Plan) -> Report {
     let snap = snapshotter();
     let _ = snap.snapshot(); // Whatever an earlier soak left.
     let mut metrics = Metrics::default();
-    let account = scenario(plan.quota);
+    let account = scenario();
     let sim: SimHandle = sim(account.clone()).await;
     let tasks = || {
         tokio::runtime::Handle::current()
@@ -365,6 +364,7 @@ async fn soak(plan: Plan) -> Report {
     tokio::time::sleep(DRAIN).await;
     metrics.collect();
     let report = Report {
+        minutes: plan.minutes,
         samples,
         tasks_before,
         tasks_after: tasks(),
@@ -462,28 +462,40 @@ fn check_results(sim: &SimHandle, tally: &TallySink, m: &Metrics, n: u64, r: &Re
 
 /// Flat memory, tasks and connections over the run, and nothing left at the end.
 fn check_flat(r: &Report) {
-    let running: Vec<&Sample> = r
-        .samples
-        .iter()
-        .filter(|s| s.outcomes < r.summary.total())
-        .collect();
+    // The samples under load: up to the stop (after it, live calls are followed to their end).
+    let loaded: Vec<&Sample> = r.samples.iter().filter(|s| s.minute <= r.minutes).collect();
     assert!(
-        running.len() >= WARM_UP_SAMPLES + 2 * WINDOW_SAMPLES,
-        "enough samples while the campaign ran: {}",
-        running.len()
+        loaded.len() >= WARM_UP_SAMPLES + 2 * WINDOW_SAMPLES,
+        "enough samples under load: {}",
+        loaded.len()
     );
-    let early = &running[WARM_UP_SAMPLES..WARM_UP_SAMPLES + WINDOW_SAMPLES];
-    let late = &running[running.len() - WINDOW_SAMPLES..];
-    let peak = |w: &[&Sample], f: fn(&Sample) -> usize| w.iter().map(|s| f(s)).max().unwrap();
-    let (early_heap, late_heap) = (peak(early, |s| s.heap_bytes), peak(late, |s| s.heap_bytes));
+    let early = &loaded[WARM_UP_SAMPLES..WARM_UP_SAMPLES + WINDOW_SAMPLES];
+    let late = &loaded[loaded.len() - WINDOW_SAMPLES..];
+    let peak = |w: &[&Sample]| w.iter().map(|s| s.heap_bytes).max().unwrap();
+    let (early_heap, late_heap) = (peak(early), peak(late));
     assert!(
         late_heap as f64 <= early_heap as f64 * MEMORY_FACTOR + MEMORY_SLACK as f64,
         "heap grows: early peak {early_heap} B, late peak {late_heap} B"
     );
-    let (early_tasks, late_tasks) = (peak(early, |s| s.tasks), peak(late, |s| s.tasks));
+    // Tasks by median: an outage briefly doubles them (a connection and a retry per
+    // contact), which is load, not a leak.
+    let median = |w: &[&Sample]| {
+        let mut t: Vec<usize> = w.iter().map(|s| s.tasks).collect();
+        t.sort_unstable();
+        t[t.len() / 2]
+    };
+    let (early_tasks, late_tasks) = (median(early), median(late));
     assert!(
         late_tasks as f64 <= early_tasks as f64 * TASKS_FACTOR + TASKS_SLACK as f64,
-        "tasks grow: early peak {early_tasks}, late peak {late_tasks}"
+        "tasks grow: early median {early_tasks}, late median {late_tasks}"
+    );
+    eprintln!(
+        "heap peak {early_heap} B in minutes {}-{}, {late_heap} B in minutes {}-{}; \
+         median tasks {early_tasks} then {late_tasks}",
+        early[0].minute,
+        early[WINDOW_SAMPLES - 1].minute,
+        late[0].minute,
+        late[WINDOW_SAMPLES - 1].minute
     );
     for s in &r.samples {
         assert!(
@@ -526,20 +538,18 @@ async fn thirty_minutes_at_the_realistic_preset_stay_flat() {
     let report = soak(Plan {
         minutes: 30,
         contacts: 3000,
-        quota: false,
     })
     .await;
     check_flat(&report);
 }
 
-/// Six simulated hours with the preset's quota waited out (see the module doc).
+/// Six simulated hours of the same load (see the module doc).
 #[tokio::test(start_paused = true)]
 #[ignore = "long soak: cargo test -p redial-campaign --test soak -- --ignored --nocapture"]
 async fn six_hours_at_the_realistic_preset_stay_flat() {
     let report = soak(Plan {
         minutes: 360,
         contacts: 20_000,
-        quota: true,
     })
     .await;
     check_flat(&report);
