@@ -108,6 +108,12 @@ const MEMORY_SLACK: usize = 256 * 1024;
 const TASKS_FACTOR: f64 = 1.2;
 /// Allowed growth on top of [`TASKS_FACTOR`], tasks.
 const TASKS_SLACK: usize = 5;
+/// Longer than the HTTP pool keeps an idle connection (reqwest's default: 90 s).
+const POOL_IDLE: Duration = Duration::from_secs(120);
+/// Most heap an idle client may keep once its campaign ended beyond what it held fresh, bytes
+/// (assumed: grown tables, a few windows; a record kept per call placed is ~100 B a call,
+/// ~85 KiB after this soak's ~860 calls).
+const CLIENT_KEEPS_AT_MOST: usize = 48 * 1024;
 /// Simulated time given to connections and their tasks to close after the client is dropped.
 const DRAIN: Duration = Duration::from_secs(10);
 
@@ -314,6 +320,7 @@ async fn soak(plan: Plan) -> Report {
     let _ = snap.snapshot(); // Whatever an earlier soak left.
     let mut metrics = Metrics::default();
     let account = scenario();
+    let heap_at_start = LIVE_BYTES.load(Ordering::Relaxed);
     let sim: SimHandle = sim(account.clone()).await;
     let tasks = || {
         tokio::runtime::Handle::current()
@@ -323,7 +330,11 @@ async fn soak(plan: Plan) -> Report {
     let tasks_before = tasks();
     let tally = TallySink::new(plan.contacts);
     let cancel = CancelHandle::new();
+    let heap_no_client = LIVE_BYTES.load(Ordering::Relaxed);
     let client = client(&sim, config(&account));
+    let fresh_client = LIVE_BYTES
+        .load(Ordering::Relaxed)
+        .saturating_sub(heap_no_client);
     let campaign = Campaign::builder(client.clone())
         .agent(AGENT)
         .cancel_handle(cancel.clone())
@@ -360,8 +371,14 @@ async fn soak(plan: Plan) -> Report {
         r = run => r.expect("the campaign runs to its end"),
         () = sampler => unreachable!("the sampler never ends"),
     };
+    // With the client alive but idle (its pool's idle connections closed): what it still
+    // holds after the campaign, then without it.
+    tokio::time::sleep(POOL_IDLE).await;
+    let heap_client_idle = LIVE_BYTES.load(Ordering::Relaxed);
+    let open_client_idle = sim.open_connections();
     drop(client);
     tokio::time::sleep(DRAIN).await;
+    let heap_client_gone = LIVE_BYTES.load(Ordering::Relaxed);
     metrics.collect();
     let report = Report {
         minutes: plan.minutes,
@@ -375,7 +392,26 @@ async fn soak(plan: Plan) -> Report {
         summary,
     };
     print(&report);
+    let idle_client = heap_client_idle.saturating_sub(heap_client_gone);
+    eprintln!(
+        "a fresh client holds {fresh_client} B; after the campaign, idle \
+         ({open_client_idle} connections open), {idle_client} B"
+    );
+    // Not asserted yet: an idle client keeps ~110 B per call placed (~96 KiB here) for a
+    // reason not found; the six-hour soak's heap check fails on it. See the report of issue 15.
+    let _ = CLIENT_KEEPS_AT_MOST;
     check_results(&sim, &tally, &metrics, plan.contacts, &report);
+    sim.shutdown().await;
+    tokio::time::sleep(DRAIN).await;
+    drop(tally);
+    drop(metrics);
+    // Where the heap went: what the client kept is gone with it; what the simulator kept
+    // (its per-number record of calls placed, which duplicate detection needs) with it.
+    eprintln!(
+        "heap at start {heap_at_start} B; with the client dropped {heap_client_gone} B; \
+         with the simulator and the tally dropped too {} B",
+        LIVE_BYTES.load(Ordering::Relaxed)
+    );
     report
 }
 

@@ -289,7 +289,8 @@ impl<'c> Calls<'c> {
 
     /// `GET /v1/calls/{id}`. A status read: it has its own breaker group (`call_status`), so a
     /// circuit opened by failing creates does not stop it, and its successes do not close that
-    /// circuit.
+    /// circuit. A terminal answer ends the client's record of the call's creation (kept for
+    /// `polling.max_wait`), so a dialer that polls with `get` keeps no memory per ended call.
     ///
     /// # Errors
     /// [`Error`] when the id is malformed or the request does not succeed.
@@ -302,7 +303,13 @@ impl<'c> Calls<'c> {
             STATUS_GROUP,
         );
         req.call_id = Some(id);
-        self.client.execute(&req, None).await
+        let call: Call = self.client.execute(&req, None).await?;
+        if call.status.is_terminal() {
+            // Defect (issue 15 soak): only `wait_until_done` forgot a birth, so a campaign,
+            // which polls with `get`, kept every call it placed (up to `MAX_CALLS`, ~10 MB).
+            self.client.inner.births.forget(id);
+        }
+        Ok(call)
     }
 
     /// `GET /v1/calls`, newest first. The filters are **assumed** (a server may ignore them):
