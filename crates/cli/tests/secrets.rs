@@ -249,8 +249,15 @@ struct Outputs {
 }
 
 /// Runs `redial` with `args` and `RUST_LOG=trace` (and the key in `NIXFLEX_API_KEY` when
-/// given), scraping `/metrics` on `metrics` every 100 ms while it runs.
-fn run_traced(dir: &Path, args: &[String], env_key: Option<&str>, metrics: SocketAddr) -> Outputs {
+/// given), scraping `/metrics` on `metrics` every 100 ms while it runs and calling `tick`
+/// with the time waited so far.
+fn run_traced(
+    dir: &Path,
+    args: &[String],
+    env_key: Option<&str>,
+    metrics: SocketAddr,
+    tick: &mut dyn FnMut(Duration),
+) -> Outputs {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_redial"));
     cmd.args(args)
         .current_dir(dir)
@@ -272,6 +279,7 @@ fn run_traced(dir: &Path, args: &[String], env_key: Option<&str>, metrics: Socke
         }
         assert!(waited < Duration::from_secs(120), "the campaign ends");
         scrapes.extend(scrape(metrics));
+        tick(waited);
         std::thread::sleep(Duration::from_millis(100));
         waited += Duration::from_millis(100);
     };
@@ -326,6 +334,15 @@ fn a_traced_campaign_with_every_output_on_leaks_no_secret() {
         }],
         ..FaultConfig::default()
     };
+    // Twilio refuses the contacts ending in 7 (`outbound_failed`, a provider_error): repeated,
+    // they always carry support reports, whatever the random faults did.
+    s.account.twilio_rejects.push(redial_sim::TwilioReject {
+        number: None,
+        prefix: None,
+        suffix: Some("7".to_owned()),
+        twilio_error: 21211,
+    });
+    let faults = s.faults.clone();
     let sim = sim(account(s));
     let file = contacts(d, 60, &[]);
     let config = fast_config(d);
@@ -359,7 +376,25 @@ fn a_traced_campaign_with_every_output_on_leaks_no_secret() {
     ]
     .map(str::to_owned)
     .to_vec();
-    let run = run_traced(d, &args, None, metrics);
+    // Once the campaign dials, every create fails for 2 s: their retries run out, so support
+    // reports are written (the random faults alone are usually retried away).
+    let mut failing_since = None;
+    let mut tick = |waited: Duration| match failing_since {
+        None if sim.stats().requests_to("POST /v1/calls") >= 10 => {
+            sim.set_faults(FaultConfig {
+                server_error: 1.0,
+                routes: vec!["POST /v1/calls".to_owned()],
+                ..FaultConfig::default()
+            });
+            failing_since = Some(waited);
+        }
+        Some(since) if waited >= since + Duration::from_secs(2) => {
+            sim.set_faults(faults.clone());
+            failing_since = Some(Duration::MAX / 2);
+        }
+        _ => {}
+    };
+    let run = run_traced(d, &args, None, metrics, &mut tick);
     let err = String::from_utf8_lossy(&run.stderr).into_owned();
     assert_eq!(run.status, Some(0), "{}", tail(&err));
 
@@ -420,7 +455,7 @@ fn a_traced_campaign_with_every_output_on_leaks_no_secret() {
         ]
         .map(str::to_owned),
     );
-    let run = run_traced(d, &args, Some(&wrong), metrics);
+    let run = run_traced(d, &args, Some(&wrong), metrics, &mut |_| {});
     let err = String::from_utf8_lossy(&run.stderr).into_owned();
     assert_eq!(run.status, Some(3), "{}", tail(&err));
     assert!(
