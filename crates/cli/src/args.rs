@@ -65,13 +65,17 @@ pub struct CampaignArgs {
     #[arg(long, value_name = "URL")]
     pub api_url: Option<String>,
     /// API key KEY_ID:SECRET (default with the embedded simulator: demo_key:demo_secret).
+    ///
+    /// Taken as given even when it starts with `-` (a key is a value, never a flag), and
+    /// checked in stage two, whose errors never print it.
     #[arg(
         long,
         env = "NIXFLEX_API_KEY",
         value_name = "KEY_ID:SECRET",
-        hide_env_values = true
+        hide_env_values = true,
+        allow_hyphen_values = true
     )]
-    pub api_key: Option<String>,
+    pub api_key: Option<KeyArg>,
     /// Policy config (TOML); flags override it.
     #[arg(long, value_name = "policy.toml")]
     pub config: Option<PathBuf>,
@@ -117,6 +121,39 @@ pub struct CampaignArgs {
     /// and a rerun resumes across the fleet (no --journal).
     #[arg(long, value_name = "NAME", conflicts_with = "journal")]
     pub campaign: Option<String>,
+}
+
+/// The raw `--api-key` / `NIXFLEX_API_KEY` value: redacted in `Debug`, so a printed
+/// [`CampaignArgs`] (a log line, a panic message) never shows the key.
+///
+/// Parsing into it cannot fail, so clap never echoes the value in an "invalid value" error;
+/// [`crate::campaign::Plan`] checks it as an API key.
+///
+/// ```
+/// let key = redial_cli::args::KeyArg::from("id:s3cr3t".to_owned());
+/// assert_eq!(format!("{key:?}"), "KeyArg(<redacted>)");
+/// assert_eq!(key.expose(), "id:s3cr3t");
+/// ```
+#[derive(Clone, PartialEq, Eq)]
+pub struct KeyArg(String);
+
+impl KeyArg {
+    /// The key as given, for [`redial_transport::ApiKey::parse`] only.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl From<String> for KeyArg {
+    fn from(raw: String) -> Self {
+        Self(raw)
+    }
+}
+
+impl std::fmt::Debug for KeyArg {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("KeyArg(<redacted>)")
+    }
 }
 
 /// `redial demo`.

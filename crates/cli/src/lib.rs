@@ -14,8 +14,10 @@ pub mod campaign;
 pub mod demo;
 pub mod exit;
 pub mod interrupt;
+pub mod logs;
 pub mod policy_cmd;
 pub mod progress;
+pub mod redact;
 pub mod sim_cmd;
 pub mod telemetry;
 
@@ -30,11 +32,14 @@ use crate::exit::Status;
 /// 0 success, 1 runtime failure (I/O), 2 bad usage or config, 3 a campaign stopped by an
 /// account- or agent-scope halt.
 pub fn run() -> ExitCode {
-    let cli = match Cli::try_parse() {
+    let argv: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    let cli = match Cli::try_parse_from(&argv) {
         Ok(cli) => cli,
         Err(e) => {
-            // --help / --version print to stdout and succeed; usage errors exit 2.
-            let _ = e.print();
+            // --help / --version print to stdout and succeed; usage errors exit 2. clap quotes
+            // the argument it refused: never the API key.
+            let env_key = std::env::var_os(redact::KEY_ENV);
+            redact::print_clap_error(&e, &redact::key_values(&argv, env_key.as_deref()));
             return if e.use_stderr() {
                 Status::Usage.into()
             } else {
@@ -42,6 +47,7 @@ pub fn run() -> ExitCode {
             };
         }
     };
+    logs::init_from_env();
     run_cli(cli).into()
 }
 

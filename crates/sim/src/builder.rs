@@ -6,6 +6,7 @@ use std::sync::Arc;
 use tokio::sync::{oneshot, watch};
 
 use crate::clock;
+use crate::conn::Connections;
 use crate::error::SimError;
 use crate::handle::SimHandle;
 use crate::scenario::Scenario;
@@ -77,10 +78,18 @@ impl SimBuilder {
         let (stop_tx, stop_rx) = watch::channel(false);
         let (done_tx, done_rx) = oneshot::channel();
         let router = crate::routes::router(shared.clone());
-        tokio::spawn(accept_loop(listener, router, stop_rx, done_tx));
+        let counts = Connections::default();
+        tokio::spawn(accept_loop(
+            listener,
+            router,
+            counts.clone(),
+            stop_rx,
+            done_tx,
+        ));
         Ok(SimHandle::new(
             addr,
             shared,
+            counts,
             stop_tx,
             done_rx,
             tokio::runtime::Handle::current(),
@@ -134,15 +143,17 @@ impl SimBuilder {
                     let (stop_tx, stop_rx) = watch::channel(false);
                     let (done_tx, done_rx) = oneshot::channel();
                     let router = crate::routes::router(shared.clone());
+                    let counts = Connections::default();
                     let handle = SimHandle::new(
                         addr,
                         shared,
+                        counts.clone(),
                         stop_tx,
                         done_rx,
                         tokio::runtime::Handle::current(),
                     );
                     if init_tx.send(Ok(handle)).is_ok() {
-                        accept_loop(listener, router, stop_rx, done_tx).await;
+                        accept_loop(listener, router, counts, stop_rx, done_tx).await;
                     }
                 });
             })

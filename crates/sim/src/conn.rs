@@ -1,10 +1,11 @@
 //! Per-connection control: a kill switch handlers can pull to drop their connection with a
-//! TCP reset, which is how `reset_before` and `reset_after` faults reach the client.
+//! TCP reset, which is how `reset_before` and `reset_after` faults reach the client; and the
+//! count of open connections ([`Connections`]), which a soak test watches for leaks.
 
 use std::io;
 use std::pin::Pin;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::task::{Context, Poll};
 
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
@@ -45,6 +46,55 @@ impl KillSwitch {
             }
             notified.await;
         }
+    }
+}
+
+/// Counts the server's connections: open now (accepted, not yet closed), the most open at
+/// once, and accepted in all. Shared by the accept loop and the [`crate::SimHandle`].
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Connections(Arc<ConnCounts>);
+
+#[derive(Debug, Default)]
+struct ConnCounts {
+    open: AtomicU64,
+    max_open: AtomicU64,
+    accepted: AtomicU64,
+}
+
+impl Connections {
+    /// Counts a newly accepted connection; it counts as open until the guard is dropped.
+    pub(crate) fn opened(&self) -> OpenConnection {
+        let c = &self.0;
+        c.accepted.fetch_add(1, Ordering::Relaxed);
+        let open = c.open.fetch_add(1, Ordering::Relaxed) + 1;
+        c.max_open.fetch_max(open, Ordering::Relaxed);
+        OpenConnection(self.clone())
+    }
+
+    /// Connections open now.
+    pub(crate) fn open(&self) -> u64 {
+        self.0.open.load(Ordering::Relaxed)
+    }
+
+    /// The most connections open at once.
+    pub(crate) fn max_open(&self) -> u64 {
+        self.0.max_open.load(Ordering::Relaxed)
+    }
+
+    /// Connections accepted since start.
+    pub(crate) fn accepted(&self) -> u64 {
+        self.0.accepted.load(Ordering::Relaxed)
+    }
+}
+
+/// One open connection of [`Connections`]: held by its task, uncounted when dropped (the
+/// connection ended, or its task was aborted at shutdown).
+#[derive(Debug)]
+pub(crate) struct OpenConnection(Connections);
+
+impl Drop for OpenConnection {
+    fn drop(&mut self) {
+        self.0.0.open.fetch_sub(1, Ordering::Relaxed);
     }
 }
 

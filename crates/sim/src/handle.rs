@@ -6,6 +6,7 @@ use std::sync::Arc;
 use tokio::sync::{oneshot, watch};
 
 use crate::clock;
+use crate::conn::Connections;
 use crate::scenario::FaultConfig;
 use crate::state::Shared;
 use crate::stats::SimStats;
@@ -15,6 +16,7 @@ use crate::stats::SimStats;
 pub struct SimHandle {
     addr: SocketAddr,
     shared: Arc<Shared>,
+    connections: Connections,
     stop: watch::Sender<bool>,
     done: Option<oneshot::Receiver<()>>,
     /// The runtime the server runs on: its clock is the simulator's clock.
@@ -25,6 +27,7 @@ impl SimHandle {
     pub(crate) fn new(
         addr: SocketAddr,
         shared: Arc<Shared>,
+        connections: Connections,
         stop: watch::Sender<bool>,
         done: oneshot::Receiver<()>,
         rt: tokio::runtime::Handle,
@@ -32,6 +35,7 @@ impl SimHandle {
         SimHandle {
             addr,
             shared,
+            connections,
             stop,
             done: Some(done),
             rt,
@@ -52,6 +56,22 @@ impl SimHandle {
     pub fn stats(&self) -> SimStats {
         let _in_sim_runtime = self.rt.enter();
         self.shared.stats(clock::now())
+    }
+
+    /// TCP connections open now (accepted and not yet closed). A client with a bounded pool
+    /// keeps this bounded; after it is dropped it falls back to 0.
+    pub fn open_connections(&self) -> u64 {
+        self.connections.open()
+    }
+
+    /// The most TCP connections open at once since start (not cleared by [`SimHandle::reset`]).
+    pub fn max_open_connections(&self) -> u64 {
+        self.connections.max_open()
+    }
+
+    /// TCP connections accepted since start (not cleared by [`SimHandle::reset`]).
+    pub fn connections_accepted(&self) -> u64 {
+        self.connections.accepted()
     }
 
     /// How many calls were placed to `to` since start or the last reset (every call

@@ -14,7 +14,7 @@ use tokio::net::{TcpListener, TcpSocket, TcpStream};
 use tokio::sync::watch;
 use tokio::task::JoinSet;
 
-use crate::conn::{KillSwitch, KillableStream};
+use crate::conn::{Connections, KillSwitch, KillableStream};
 
 /// Pending-connection queue length of the listening socket.
 const BACKLOG: u32 = 1024;
@@ -39,10 +39,12 @@ async fn stopped(rx: &mut watch::Receiver<bool>) {
     let _ = rx.wait_for(|s| *s).await.map(|_| ());
 }
 
-/// Accepts connections until shutdown, then drains them for at most [`GRACE`].
+/// Accepts connections until shutdown, then drains them for at most [`GRACE`]. Each
+/// connection counts in `counts` while its task runs.
 pub(crate) async fn accept_loop(
     listener: TcpListener,
     router: Router,
+    counts: Connections,
     mut shutdown: watch::Receiver<bool>,
     done: tokio::sync::oneshot::Sender<()>,
 ) {
@@ -51,7 +53,12 @@ pub(crate) async fn accept_loop(
         tokio::select! {
             accepted = listener.accept() => match accepted {
                 Ok((stream, _)) => {
-                    conns.spawn(serve_conn(stream, router.clone(), shutdown.clone()));
+                    let open = counts.opened();
+                    let serve = serve_conn(stream, router.clone(), shutdown.clone());
+                    conns.spawn(async move {
+                        serve.await;
+                        drop(open);
+                    });
                 }
                 // Out of file descriptors and the like: back off instead of spinning.
                 Err(_) => tokio::time::sleep(Duration::from_millis(10)).await,

@@ -10,7 +10,7 @@ use redial_policy::config::{ACCOUNT_BUCKET, Idempotency};
 use redial_sim::Scenario;
 use redial_transport::ApiKey;
 
-use crate::args::{CampaignArgs, IdempotencyArg, ProgressArg};
+use crate::args::{CampaignArgs, IdempotencyArg, KeyArg, ProgressArg};
 use crate::exit::UsageError;
 
 /// The key of the simulator's seeded account.
@@ -121,12 +121,12 @@ impl Plan {
                 })?;
                 Target::Remote {
                     url,
-                    key: parse_key(&raw)?,
+                    key: parse_key(raw.expose())?,
                 }
             }
             None => Target::Embedded {
                 scenario: Box::new(Scenario::demo()),
-                key: parse_key(a.api_key.as_deref().unwrap_or(SIM_KEY))?,
+                key: parse_key(a.api_key.as_ref().map_or(SIM_KEY, KeyArg::expose))?,
             },
         };
         let metrics_addr = a.metrics_addr.as_deref().map(parse_addr).transpose()?;

@@ -289,7 +289,8 @@ impl<'c> Calls<'c> {
 
     /// `GET /v1/calls/{id}`. A status read: it has its own breaker group (`call_status`), so a
     /// circuit opened by failing creates does not stop it, and its successes do not close that
-    /// circuit.
+    /// circuit. A terminal answer ends the client's record of the call's creation (kept for
+    /// `polling.max_wait`), so a dialer that polls with `get` keeps no memory per ended call.
     ///
     /// # Errors
     /// [`Error`] when the id is malformed or the request does not succeed.
