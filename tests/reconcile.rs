@@ -254,3 +254,78 @@ async fn a_create_halted_after_an_attempt_that_may_have_acted_keeps_its_slot() {
     drop(slot);
     assert_eq!(client.limiter().slots().held(), 0);
 }
+
+/// An outage that covers the list too: the create's answer is lost after the server placed
+/// the call, and every `GET /v1/calls` fails for two minutes. The reconciliation asks again
+/// until the outage is over (within `pacing.max_pause`) and adopts the call — it does not
+/// give up as `ambiguous`.
+/// (Regression: the first failed list left the create ambiguous; the soak saw 8 such.)
+#[tokio::test(start_paused = true)]
+async fn a_reconciliation_waits_out_an_outage_of_the_list() {
+    let mut s = Scenario::default();
+    s.faults.scheduled = vec![
+        window(Duration::from_millis(1), FaultKind::ResetAfter),
+        ScheduledFault {
+            start: Duration::ZERO,
+            end: Duration::from_secs(120),
+            kind: FaultKind::Html502,
+            rate: 1.0,
+            routes: vec!["GET /v1/calls".into()],
+        },
+    ];
+    let sim = sim(s).await;
+    let mut c = config();
+    c.pacing.max_pause = Some(Duration::from_secs(600));
+    let client = client(&sim, c);
+    let started = tokio::time::Instant::now();
+    let placed = client
+        .calls()
+        .create(&NewCall::new(AGENT, "+442000020009"))
+        .await
+        .expect("adopted once the list answers again");
+    assert!(placed.adopted);
+    assert!(
+        started.elapsed() >= Duration::from_secs(120),
+        "found only after the outage: {:?}",
+        started.elapsed()
+    );
+    assert!(requests(&sim, "GET /v1/calls") > 2, "the list was asked again");
+    let stats = sim.stats();
+    assert_eq!((stats.calls_created, stats.duplicate_dials), (1, 0));
+}
+
+/// The same outage lasting longer than the campaign waits out any pause (`pacing.max_pause`):
+/// the create ends ambiguous (may have acted), never sent again.
+#[tokio::test(start_paused = true)]
+async fn a_reconciliation_gives_up_after_max_pause() {
+    let mut s = Scenario::default();
+    s.faults.scheduled = vec![
+        window(Duration::from_millis(1), FaultKind::ResetAfter),
+        ScheduledFault {
+            start: Duration::ZERO,
+            end: Duration::from_secs(24 * 3600),
+            kind: FaultKind::Html502,
+            rate: 1.0,
+            routes: vec!["GET /v1/calls".into()],
+        },
+    ];
+    let sim = sim(s).await;
+    let mut c = config();
+    c.pacing.max_pause = Some(Duration::from_secs(600));
+    let client = client(&sim, c);
+    let started = tokio::time::Instant::now();
+    let e = client
+        .calls()
+        .create(&NewCall::new(AGENT, "+442000020010"))
+        .await
+        .unwrap_err();
+    assert!(matches!(e, Error::Ambiguous { .. }), "{e:?}");
+    assert!(e.may_have_acted());
+    let waited = started.elapsed();
+    assert!(
+        waited >= Duration::from_secs(500) && waited <= Duration::from_secs(700),
+        "waited about max_pause: {waited:?}"
+    );
+    let stats = sim.stats();
+    assert_eq!((stats.calls_created, stats.duplicate_dials), (1, 0));
+}

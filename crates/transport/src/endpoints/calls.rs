@@ -16,6 +16,25 @@ use crate::reconcile::{RECONCILE_LIST_LIMIT, Reconciled, conclude};
 use crate::request::Request;
 use crate::validate;
 
+/// First wait before a reconciliation list that failed is asked again (assumed: an outage
+/// of a gateway lasts seconds to minutes).
+const RECONCILE_RETRY_FIRST: Duration = Duration::from_secs(5);
+/// Longest wait between two reconciliation lists while the list keeps failing (assumed).
+const RECONCILE_RETRY_MAX: Duration = Duration::from_secs(60);
+
+/// Whether a failed read may succeed if asked again later: the server failed, timed out,
+/// throttled or a breaker was open — not a refusal, a halt or a bad argument.
+fn may_succeed_later(e: &Error) -> bool {
+    matches!(
+        e,
+        Error::Exhausted { .. }
+            | Error::Timeout { .. }
+            | Error::CircuitOpen { .. }
+            | Error::BudgetExhausted { .. }
+            | Error::Paused { .. }
+    )
+}
+
 /// Endpoint group of call reads (status polls, lists). Apart from `calls` (creates) so that a
 /// circuit opened by failing creates does not stop the polls that tell when live calls end,
 /// and a successful poll does not close the circuit creates still trip.
@@ -233,20 +252,42 @@ impl<'c> Calls<'c> {
         sent_after: SystemTime,
         settle: Duration,
     ) -> Option<Reconciled> {
-        match self.reconcile(call, sent_after).await {
-            Ok(Reconciled::NotFound) => {}
-            Ok(other) => return Some(other),
-            Err(e) => {
-                tracing::warn!(error = %e, "reconciliation list failed; the create stays ambiguous");
-                return None;
-            }
+        match self.reconcile_patiently(call, sent_after).await? {
+            Reconciled::NotFound => {}
+            other => return Some(other),
         }
         tokio::time::sleep(settle).await;
-        match self.reconcile(call, sent_after).await {
-            Ok(answer) => Some(answer),
-            Err(e) => {
-                tracing::warn!(error = %e, "reconciliation list failed; the create stays ambiguous");
-                None
+        self.reconcile_patiently(call, sent_after).await
+    }
+
+    /// [`Calls::reconcile`], asked again while the list fails for a while (an outage that
+    /// covers `GET /v1/calls` too): waits growing from [`RECONCILE_RETRY_FIRST`] to
+    /// [`RECONCILE_RETRY_MAX`], for at most `pacing.max_pause` in all — as long as a campaign
+    /// waits out any outage. `None` when the list could not be read in that time, or was
+    /// refused for good: the create stays ambiguous.
+    async fn reconcile_patiently(
+        &self,
+        call: &NewCall,
+        sent_after: SystemTime,
+    ) -> Option<Reconciled> {
+        let patience = self.client.policy().config().max_pause();
+        let start = clock::now();
+        let mut wait = RECONCILE_RETRY_FIRST;
+        loop {
+            match self.reconcile(call, sent_after).await {
+                Ok(answer) => return Some(answer),
+                Err(e)
+                    if may_succeed_later(&e)
+                        && clock::now().saturating_duration_since(start) + wait <= patience =>
+                {
+                    tracing::warn!(error = %e, retry_in = ?wait, "reconciliation list failed; asking again");
+                    tokio::time::sleep(wait).await;
+                    wait = (wait * 2).min(RECONCILE_RETRY_MAX);
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, "reconciliation list failed; the create stays ambiguous");
+                    return None;
+                }
             }
         }
     }
