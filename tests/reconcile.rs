@@ -277,7 +277,7 @@ async fn a_reconciliation_waits_out_an_outage_of_the_list() {
     let mut c = config();
     c.pacing.max_pause = Some(Duration::from_secs(600));
     let client = client(&sim, c);
-    let started = tokio::time::Instant::now();
+    let started = redial::limiter::clock::now();
     let placed = client
         .calls()
         .create(&NewCall::new(AGENT, "+442000020009"))
@@ -289,7 +289,10 @@ async fn a_reconciliation_waits_out_an_outage_of_the_list() {
         "found only after the outage: {:?}",
         started.elapsed()
     );
-    assert!(requests(&sim, "GET /v1/calls") > 2, "the list was asked again");
+    assert!(
+        requests(&sim, "GET /v1/calls") > 2,
+        "the list was asked again"
+    );
     let stats = sim.stats();
     assert_eq!((stats.calls_created, stats.duplicate_dials), (1, 0));
 }
@@ -313,7 +316,7 @@ async fn a_reconciliation_gives_up_after_max_pause() {
     let mut c = config();
     c.pacing.max_pause = Some(Duration::from_secs(600));
     let client = client(&sim, c);
-    let started = tokio::time::Instant::now();
+    let started = redial::limiter::clock::now();
     let e = client
         .calls()
         .create(&NewCall::new(AGENT, "+442000020010"))

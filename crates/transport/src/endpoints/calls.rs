@@ -454,7 +454,7 @@ mod births_tests {
             .unwrap();
         let mut ids = Vec::new();
         for i in 0..4 {
-            let call = NewCall::new("agent_demo", &format!("+4474000000{i:02}"));
+            let call = NewCall::new("agent_demo", format!("+4474000000{i:02}"));
             ids.push(client.calls().create(&call).await.unwrap().call.id);
         }
         assert_eq!(client.inner.births.len(), 4);
