@@ -24,6 +24,23 @@ fn window(end: Duration, kind: FaultKind) -> ScheduledFault {
     }
 }
 
+/// A create whose answer is lost after the server placed the call (a reset), while every
+/// `GET /v1/calls` meets `kind` for `outage`: the reconciliation cannot list at first.
+fn lost_answer_and_list_outage(outage: Duration, kind: FaultKind) -> Scenario {
+    let mut s = Scenario::default();
+    s.faults.scheduled = vec![
+        window(Duration::from_millis(1), FaultKind::ResetAfter),
+        ScheduledFault {
+            start: Duration::ZERO,
+            end: outage,
+            kind,
+            rate: 1.0,
+            routes: vec!["GET /v1/calls".into()],
+        },
+    ];
+    s
+}
+
 #[tokio::test(start_paused = true)]
 async fn every_create_carries_its_key_in_metadata_beside_the_callers() {
     let sim = sim(Scenario::default()).await;
@@ -154,18 +171,11 @@ async fn reconcile_resolves_a_contact_a_crashed_run_left_started() {
 /// When the list itself cannot be had, the create stays ambiguous (and keeps its slot).
 #[tokio::test(start_paused = true)]
 async fn a_create_stays_ambiguous_when_the_server_cannot_be_asked() {
-    let mut s = Scenario::default();
-    s.faults.scheduled = vec![
-        window(Duration::from_millis(1), FaultKind::ResetAfter),
-        ScheduledFault {
-            start: Duration::ZERO,
-            end: Duration::from_secs(3600),
-            kind: FaultKind::ServerError,
-            rate: 1.0,
-            routes: vec!["GET /v1/calls".into()],
-        },
-    ];
-    let sim = sim(s).await;
+    let sim = sim(lost_answer_and_list_outage(
+        Duration::from_secs(3600),
+        FaultKind::ServerError,
+    ))
+    .await;
     let client = client(&sim, config());
     let mut err = client
         .calls()
@@ -262,18 +272,11 @@ async fn a_create_halted_after_an_attempt_that_may_have_acted_keeps_its_slot() {
 /// (Regression: the first failed list left the create ambiguous; the soak saw 8 such.)
 #[tokio::test(start_paused = true)]
 async fn a_reconciliation_waits_out_an_outage_of_the_list() {
-    let mut s = Scenario::default();
-    s.faults.scheduled = vec![
-        window(Duration::from_millis(1), FaultKind::ResetAfter),
-        ScheduledFault {
-            start: Duration::ZERO,
-            end: Duration::from_secs(120),
-            kind: FaultKind::Html502,
-            rate: 1.0,
-            routes: vec!["GET /v1/calls".into()],
-        },
-    ];
-    let sim = sim(s).await;
+    let sim = sim(lost_answer_and_list_outage(
+        Duration::from_secs(120),
+        FaultKind::Html502,
+    ))
+    .await;
     let mut c = config();
     c.pacing.max_pause = Some(Duration::from_secs(600));
     let client = client(&sim, c);
@@ -301,18 +304,11 @@ async fn a_reconciliation_waits_out_an_outage_of_the_list() {
 /// the create ends ambiguous (may have acted), never sent again.
 #[tokio::test(start_paused = true)]
 async fn a_reconciliation_gives_up_after_max_pause() {
-    let mut s = Scenario::default();
-    s.faults.scheduled = vec![
-        window(Duration::from_millis(1), FaultKind::ResetAfter),
-        ScheduledFault {
-            start: Duration::ZERO,
-            end: Duration::from_secs(24 * 3600),
-            kind: FaultKind::Html502,
-            rate: 1.0,
-            routes: vec!["GET /v1/calls".into()],
-        },
-    ];
-    let sim = sim(s).await;
+    let sim = sim(lost_answer_and_list_outage(
+        Duration::from_secs(24 * 3600),
+        FaultKind::Html502,
+    ))
+    .await;
     let mut c = config();
     c.pacing.max_pause = Some(Duration::from_secs(600));
     let client = client(&sim, c);
