@@ -328,3 +328,54 @@ async fn a_reconciliation_gives_up_after_max_pause() {
     let stats = sim.stats();
     assert_eq!((stats.calls_created, stats.duplicate_dials), (1, 0));
 }
+
+/// A rerun reconciling a contact a crashed run left started, while the list is down for two
+/// minutes: `reconcile_waiting` asks again until it answers (the campaign engine uses it),
+/// where a single `reconcile` fails. A list down longer than `pacing.max_pause` is an error.
+#[tokio::test(start_paused = true)]
+async fn a_rerun_reconciliation_waits_out_an_outage_of_the_list() {
+    let sim = sim(Scenario::default()).await;
+    let first_run = client(&sim, config());
+    let mut call = NewCall::new(AGENT, "+442000020011");
+    call.idempotency_key = Some("run-1:line-11".into());
+    let placed = first_run.calls().create(&call).await.unwrap();
+    drop(first_run); // "crashed"
+    let before = placed.call.created_at_time().unwrap() - Duration::from_secs(1);
+    sim.set_faults(
+        lost_answer_and_list_outage(Duration::from_secs(120), FaultKind::Html502).faults,
+    );
+
+    let mut c = config();
+    c.pacing.max_pause = Some(Duration::from_secs(600));
+    let rerun = client(&sim, c);
+    assert!(
+        rerun.calls().reconcile(&call, before).await.is_err(),
+        "the list is down"
+    );
+    let Reconciled::Found(found) = rerun
+        .calls()
+        .reconcile_waiting(&call, before)
+        .await
+        .unwrap()
+    else {
+        panic!("found once the list answers again");
+    };
+    assert_eq!(found.id, placed.call.id);
+
+    sim.set_faults(
+        lost_answer_and_list_outage(Duration::from_secs(24 * 3600), FaultKind::Html502).faults,
+    );
+    let started = redial::limiter::clock::now();
+    assert!(
+        rerun
+            .calls()
+            .reconcile_waiting(&call, before)
+            .await
+            .is_err()
+    );
+    assert!(
+        started.elapsed() <= Duration::from_secs(700),
+        "bounded by max_pause"
+    );
+    assert_eq!(sim.stats().calls_created, 1, "nobody dialled again");
+}

@@ -162,7 +162,8 @@ enum Reconciliation {
     Unsettled(ContactOutcome),
 }
 
-/// Asks the server whether an earlier run's create of `contact` under `key` placed a call.
+/// Asks the server whether an earlier run's create of `contact` under `key` placed a call
+/// (waiting out a list that fails for a while, up to `pacing.max_pause`).
 async fn reconcile(
     d: &Dialer,
     contact: &Contact,
@@ -173,7 +174,7 @@ async fn reconcile(
     match d
         .client
         .calls()
-        .reconcile(&call, sent_at.unwrap_or(SystemTime::UNIX_EPOCH))
+        .reconcile_waiting(&call, sent_at.unwrap_or(SystemTime::UNIX_EPOCH))
         .await
     {
         Ok(Reconciled::NotFound) => Reconciliation::Send,

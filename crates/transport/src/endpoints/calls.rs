@@ -252,30 +252,39 @@ impl<'c> Calls<'c> {
         sent_after: SystemTime,
         settle: Duration,
     ) -> Option<Reconciled> {
-        match self.reconcile_patiently(call, sent_after).await? {
+        let ask = || async {
+            self.reconcile_waiting(call, sent_after)
+                .await
+                .inspect_err(|e| {
+                    tracing::warn!(error = %e, "reconciliation list failed; the create stays ambiguous");
+                })
+                .ok()
+        };
+        match ask().await? {
             Reconciled::NotFound => {}
             other => return Some(other),
         }
         tokio::time::sleep(settle).await;
-        self.reconcile_patiently(call, sent_after).await
+        ask().await
     }
 
     /// [`Calls::reconcile`], asked again while the list fails for a while (an outage that
-    /// covers `GET /v1/calls` too): waits growing from [`RECONCILE_RETRY_FIRST`] to
-    /// [`RECONCILE_RETRY_MAX`], for at most `pacing.max_pause` in all — as long as a campaign
-    /// waits out any outage. `None` when the list could not be read in that time, or was
-    /// refused for good: the create stays ambiguous.
-    async fn reconcile_patiently(
+    /// covers `GET /v1/calls` too): waits growing from 5 s to 60 s between lists, for at most
+    /// `pacing.max_pause` in all — as long as a campaign waits out any outage.
+    ///
+    /// # Errors
+    /// As [`Calls::reconcile`]: at once for a refusal or a bad argument; the last failure
+    /// when the list could not be read within `pacing.max_pause`.
+    pub async fn reconcile_waiting(
         &self,
         call: &NewCall,
         sent_after: SystemTime,
-    ) -> Option<Reconciled> {
+    ) -> Result<Reconciled, Error> {
         let patience = self.client.policy().config().max_pause();
         let start = clock::now();
         let mut wait = RECONCILE_RETRY_FIRST;
         loop {
             match self.reconcile(call, sent_after).await {
-                Ok(answer) => return Some(answer),
                 Err(e)
                     if may_succeed_later(&e)
                         && clock::now().saturating_duration_since(start) + wait <= patience =>
@@ -284,10 +293,7 @@ impl<'c> Calls<'c> {
                     tokio::time::sleep(wait).await;
                     wait = (wait * 2).min(RECONCILE_RETRY_MAX);
                 }
-                Err(e) => {
-                    tracing::warn!(error = %e, "reconciliation list failed; the create stays ambiguous");
-                    return None;
-                }
+                answer => return answer,
             }
         }
     }
