@@ -41,6 +41,14 @@ fn lost_answer_and_list_outage(outage: Duration, kind: FaultKind) -> Scenario {
     s
 }
 
+/// A client of `sim` that waits out account-level trouble for ten minutes
+/// (`pacing.max_pause`), so a list outage of two minutes is waited out and one of a day not.
+fn patient_client(sim: &redial::sim::SimHandle) -> redial::transport::Client {
+    let mut c = config();
+    c.pacing.max_pause = Some(Duration::from_secs(600));
+    client(sim, c)
+}
+
 #[tokio::test(start_paused = true)]
 async fn every_create_carries_its_key_in_metadata_beside_the_callers() {
     let sim = sim(Scenario::default()).await;
@@ -277,9 +285,7 @@ async fn a_reconciliation_waits_out_an_outage_of_the_list() {
         FaultKind::Html502,
     ))
     .await;
-    let mut c = config();
-    c.pacing.max_pause = Some(Duration::from_secs(600));
-    let client = client(&sim, c);
+    let client = patient_client(&sim);
     let started = redial::limiter::clock::now();
     let placed = client
         .calls()
@@ -309,9 +315,7 @@ async fn a_reconciliation_gives_up_after_max_pause() {
         FaultKind::Html502,
     ))
     .await;
-    let mut c = config();
-    c.pacing.max_pause = Some(Duration::from_secs(600));
-    let client = client(&sim, c);
+    let client = patient_client(&sim);
     let started = redial::limiter::clock::now();
     let e = client
         .calls()
@@ -345,9 +349,7 @@ async fn a_rerun_reconciliation_waits_out_an_outage_of_the_list() {
         lost_answer_and_list_outage(Duration::from_secs(120), FaultKind::Html502).faults,
     );
 
-    let mut c = config();
-    c.pacing.max_pause = Some(Duration::from_secs(600));
-    let rerun = client(&sim, c);
+    let rerun = patient_client(&sim);
     assert!(
         rerun.calls().reconcile(&call, before).await.is_err(),
         "the list is down"
