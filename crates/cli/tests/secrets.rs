@@ -423,14 +423,7 @@ fn a_traced_campaign_with_every_output_on_leaks_no_secret() {
         "support reports written"
     );
 
-    assert_clean("stdout", &run.stdout);
-    assert_clean("stderr (RUST_LOG=trace, progress, summary)", &run.stderr);
-    for (i, s) in run.scrapes.iter().enumerate() {
-        assert_clean(&format!("/metrics scrape {i}"), s);
-    }
-    for (name, bytes) in written_files(d) {
-        assert_clean(&name, &bytes);
-    }
+    assert_outputs_clean("", &run, d);
 
     // A rejected key, from the environment, results on stdout: the halt path.
     let wrong = key(WRONG_SECRET);
@@ -462,12 +455,22 @@ fn a_traced_campaign_with_every_output_on_leaks_no_secret() {
         String::from_utf8_lossy(&run.stdout).contains("invalid_api_key"),
         "results on stdout"
     );
-    assert_clean("stdout (rejected key)", &run.stdout);
-    assert_clean("stderr (rejected key)", &run.stderr);
+    assert_outputs_clean(" (rejected key)", &run, d);
+}
+
+/// Every output of a traced run is free of the secrets: its stdout, its stderr (logs at
+/// `RUST_LOG=trace`, progress, summary), each `/metrics` scrape and every file in `dir`.
+/// `label` tells the run apart in a failure.
+fn assert_outputs_clean(label: &str, run: &Outputs, dir: &Path) {
+    assert_clean(&format!("stdout{label}"), &run.stdout);
+    assert_clean(
+        &format!("stderr{label} (RUST_LOG=trace, progress, summary)"),
+        &run.stderr,
+    );
     for (i, s) in run.scrapes.iter().enumerate() {
-        assert_clean(&format!("/metrics scrape {i} (rejected key)"), s);
+        assert_clean(&format!("/metrics scrape {i}{label}"), s);
     }
-    for (name, bytes) in written_files(d) {
+    for (name, bytes) in written_files(dir) {
         assert_clean(&name, &bytes);
     }
 }
