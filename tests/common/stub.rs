@@ -30,6 +30,16 @@ pub(crate) struct Stub {
 
 /// Starts a stub that answers with `script(request, index)`.
 pub(crate) async fn start(script: impl Fn(&Seen, usize) -> Reply + Send + Sync + 'static) -> Stub {
+    start_async(move |seen, index| std::future::ready(script(&seen, index))).await
+}
+
+/// Starts a stub that answers with what `script(request, index)` comes to (it may take its
+/// time, or wait its turn).
+pub(crate) async fn start_async<F, A>(script: F) -> Stub
+where
+    F: Fn(Seen, usize) -> A + Send + Sync + 'static,
+    A: std::future::Future<Output = Reply> + Send + 'static,
+{
     let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let base_url = format!("http://{}", listener.local_addr().expect("addr"));
     let seen = Arc::new(Mutex::new(Vec::new()));
@@ -83,7 +93,7 @@ pub(crate) async fn start(script: impl Fn(&Seen, usize) -> Reply + Send + Sync +
                     log.push(request.clone());
                     log.len() - 1
                 };
-                match script(&request, index) {
+                match script(request, index).await {
                     Reply::Json(status, body) => {
                         let response = format!(
                             "HTTP/1.1 {status} X\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",

@@ -29,6 +29,7 @@ fn config() -> PacingConfig {
         }],
         adaptive: AdaptiveConfig::default(),
         max_pause: None,
+        in_flight: Default::default(),
     }
 }
 

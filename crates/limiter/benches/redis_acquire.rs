@@ -24,6 +24,7 @@ const UNTHROTTLED: f64 = 1e9;
 fn config() -> PacingConfig {
     PacingConfig {
         max_pause: None,
+        in_flight: Default::default(),
         buckets: vec![BucketConfig {
             name: "account".into(),
             routes: vec!["*".into()],

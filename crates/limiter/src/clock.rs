@@ -27,6 +27,14 @@ pub fn now() -> Instant {
     Instant::now()
 }
 
+/// The current instant on the machine's monotonic clock, for round-trip times: physical
+/// latency, which tokio's paused clock (it jumps while a test's requests are on the wire)
+/// cannot measure. Nothing that decides *when* a request may go reads it.
+#[allow(clippy::disallowed_methods)]
+pub fn real_now() -> std::time::Instant {
+    std::time::Instant::now()
+}
+
 /// Which slot of `width` `elapsed` falls in (a zero width counts as 1 ns): `elapsed / width`, in 64-bit
 /// arithmetic (a 128-bit division is a libcall on the hot path; 2^64 ns is 584 years).
 pub(crate) fn slot_index(elapsed: Duration, width: Duration) -> u64 {

@@ -8,6 +8,8 @@
 //!   held for the life of a call.
 //! - [`Breakers`]: a circuit breaker per endpoint group.
 //! - [`Budget`]: the retry budget (Finagle / tower `TpsBudget` style).
+//! - [`InFlightGate`]: requests on the wire at once, limited from their latency so a slow
+//!   server is not handed a queue of them (per process; not part of [`Limiter`]).
 //! - [`Limiter`]: all four, built from one [`redial_policy::Config`].
 //!
 //! Pacer and gate are traits so that a Redis backend can share one account's limits across a
@@ -21,6 +23,7 @@ pub mod metrics;
 mod breaker;
 mod budget;
 mod fifo;
+mod in_flight;
 mod limiter;
 mod pacer;
 #[cfg(feature = "redis")]
@@ -29,6 +32,7 @@ mod slots;
 
 pub use breaker::{Breakers, CircuitOpen, CircuitState, Permit};
 pub use budget::Budget;
+pub use in_flight::{BEST_WINDOW, InFlightGate, InFlightPermit};
 pub use limiter::Limiter;
 pub use metrics::{METRICS, describe};
 pub use pacer::{BucketSnapshot, InProcessPacer, PROBE_TIMEOUT, Pacer};

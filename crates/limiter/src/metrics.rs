@@ -33,6 +33,8 @@ pub const BREAKER_STATE: &str = "redial_breaker_state";
 pub const BREAKER_TRANSITIONS: &str = "redial_breaker_transitions_total";
 /// Counter: requests refused because their circuit was open. Label `group`.
 pub const BREAKER_REJECTIONS: &str = "redial_breaker_rejections_total";
+/// Gauge: how many requests this process may have on the wire at once (`[pacing.in_flight]`).
+pub const IN_FLIGHT_LIMIT: &str = "redial_requests_in_flight_limit";
 /// Counter: retries refused by the retry budget.
 pub const BUDGET_REFUSALS: &str = "redial_budget_refusals_total";
 
@@ -111,6 +113,12 @@ pub const METRICS: &[MetricDef] = &[
         help: "Requests failed fast because their circuit was open.",
     },
     MetricDef {
+        name: IN_FLIGHT_LIMIT,
+        kind: MetricKind::Gauge,
+        labels: &[],
+        help: "Requests this process may have on the wire at once (pacing.in_flight).",
+    },
+    MetricDef {
         name: BUDGET_REFUSALS,
         kind: MetricKind::Counter,
         labels: &[],
@@ -178,6 +186,8 @@ mod tests {
                 limiter.breakers().on_failure("calls");
                 assert!(limiter.breakers().try_acquire("calls").is_err());
                 assert!(!limiter.budget().try_withdraw(1.0));
+                let gate = crate::InFlightGate::new(&config.pacing.in_flight);
+                gate.acquire().await.lost();
             });
         });
         let catalogue: BTreeSet<_> = METRICS.iter().map(|m| m.name).collect();

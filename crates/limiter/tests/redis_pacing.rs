@@ -20,6 +20,7 @@ use support::RedisServer;
 fn one_bucket(rate: f64, burst: u32, adaptive: bool) -> PacingConfig {
     PacingConfig {
         max_pause: None,
+        in_flight: Default::default(),
         buckets: vec![BucketConfig {
             name: "account".into(),
             routes: vec!["*".into()],
@@ -181,6 +182,7 @@ async fn route_and_account_buckets_are_taken_together() {
     };
     let config = PacingConfig {
         max_pause: None,
+        in_flight: Default::default(),
         buckets: vec![
             BucketConfig {
                 name: "calls".into(),

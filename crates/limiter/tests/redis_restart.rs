@@ -19,6 +19,7 @@ use support::RedisServer;
 fn config(rate: f64) -> PacingConfig {
     PacingConfig {
         max_pause: None,
+        in_flight: Default::default(),
         buckets: vec![BucketConfig {
             name: "account".into(),
             routes: vec!["*".into()],

@@ -41,6 +41,20 @@ fn wrong_types_and_bad_durations_name_the_key_path() {
         e.contains("backoff.throttle.jitter") && e.contains("decorrelated"),
         "{e}"
     );
+    let e = err("[pacing.in_flight]\nmin = 0");
+    assert!(e.contains("pacing.in_flight.min"), "{e}");
+    let e = err("[pacing.in_flight]\nmin = 64\nmax = 8");
+    assert!(
+        e.contains("pacing.in_flight.max") && e.contains("at least pacing.in_flight.min (64)"),
+        "{e}"
+    );
+    let e = err("[pacing.in_flight]\ntolerance = 1.0");
+    assert!(e.contains("pacing.in_flight.tolerance"), "{e}");
+    let e = err("[pacing.in_flight]\nceiling = 5");
+    assert!(
+        e.contains("pacing.in_flight.ceiling") && e.contains("tolerance"),
+        "{e}"
+    );
     // Regression (review): a tiny adaptive floor overflowed governor's period.
     let e = err("[pacing.adaptive]\nmin_rate = 1e-25");
     assert!(e.contains("pacing.adaptive.min_rate"), "{e}");

@@ -33,30 +33,44 @@ pub(crate) struct Answer {
     pub(crate) body: Bytes,
 }
 
-/// Sends one attempt, bounded by `timeout`.
-pub(crate) async fn send(
-    inner: &Inner,
-    req: &Request<'_>,
+/// Sends one attempt, bounded by `timeout`, once the in-flight gate gives it a place on the
+/// wire (outside the timeout: waiting for one is not the server's time).
+///
+/// A plain function returning an `async move` block, not an `async fn`: an `async fn` keeps
+/// its arguments twice in its state (as captured and as moved-in locals), and this state is in
+/// every request's.
+#[allow(clippy::manual_async_fn)]
+pub(crate) fn send<'a>(
+    inner: &'a Inner,
+    req: &'a Request<'_>,
     timeout: Duration,
-) -> Result<Answer, Failure> {
-    let url = inner.base_url.join(&req.path);
-    let mut rb = inner
-        .http
-        .request(req.method_reqwest(), url)
-        .header(AUTHORIZATION, inner.key.header_value().clone());
-    if let Some(body) = &req.body {
-        rb = rb
-            .header(CONTENT_TYPE, "application/json")
-            .body(body.clone());
-    }
-    if let Some(key) = &req.idempotency_key {
-        rb = rb.header(IDEMPOTENCY_KEY, key.as_str());
-    }
-    // `send` only builds the request; the exchange runs when polled, under the timeout. The
-    // future holds the sent request, not the builder, to stay small.
-    match tokio::time::timeout(timeout, exchange(rb.send())).await {
-        Ok(result) => result,
-        Err(_) => Err(timed_out(timeout)),
+) -> impl Future<Output = Result<Answer, Failure>> + 'a {
+    async move {
+        let place = inner.in_flight.acquire().await;
+        let url = inner.base_url.join(&req.path);
+        let mut rb = inner
+            .http
+            .request(req.method_reqwest(), url)
+            .header(AUTHORIZATION, inner.key.header_value().clone());
+        if let Some(body) = &req.body {
+            rb = rb
+                .header(CONTENT_TYPE, "application/json")
+                .body(body.clone());
+        }
+        if let Some(key) = &req.idempotency_key {
+            rb = rb.header(IDEMPOTENCY_KEY, key.as_str());
+        }
+        // `send` only builds the request; the exchange runs when polled, under the timeout. The
+        // future holds the sent request, not the builder, to stay small.
+        let result = match tokio::time::timeout(timeout, exchange(rb.send())).await {
+            Ok(result) => result,
+            Err(_) => Err(timed_out(timeout)),
+        };
+        match &result {
+            Ok(_) | Err(Failure::Api(_)) => place.answered(req.route),
+            Err(Failure::Transport(_)) => place.lost(),
+        }
+        result
     }
 }
 

@@ -6,7 +6,7 @@ use std::time::Duration;
 use arc_swap::ArcSwap;
 use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};
-use redial_limiter::Limiter;
+use redial_limiter::{InFlightGate, Limiter};
 use redial_policy::{Config, Policy};
 
 use crate::base_url::BaseUrl;
@@ -54,6 +54,8 @@ pub(crate) struct Inner {
     pub(crate) key: ApiKey,
     pub(crate) policy: ArcSwap<Policy>,
     pub(crate) limiter: Limiter,
+    /// Requests on the wire at once (`[pacing.in_flight]`), per process.
+    pub(crate) in_flight: InFlightGate,
     pub(crate) halts: Halts,
     /// Metric handles of the success path.
     pub(crate) success_metrics: crate::metrics::SuccessHandles,
@@ -141,6 +143,12 @@ impl Client {
         &self.inner.limiter
     }
 
+    /// The gate of requests on the wire (`[pacing.in_flight]`): this process's own, even when
+    /// the limiter is shared.
+    pub fn in_flight(&self) -> &InFlightGate {
+        &self.inner.in_flight
+    }
+
     /// The policy in force.
     pub fn policy(&self) -> Arc<Policy> {
         self.inner.policy.load_full()
@@ -155,6 +163,9 @@ impl Client {
     pub fn apply_config(&self, config: Config) -> Result<(), ClientConfigError> {
         let policy = Policy::new(config)?;
         self.inner.limiter.reconfigure(policy.config());
+        self.inner
+            .in_flight
+            .reconfigure(&policy.config().pacing.in_flight);
         self.inner.policy.store(Arc::new(policy));
         Ok(())
     }
@@ -215,6 +226,7 @@ impl ClientBuilder {
         let limiter = self
             .limiter
             .unwrap_or_else(|| Limiter::in_process(policy.config()));
+        let in_flight = InFlightGate::new(&policy.config().pacing.in_flight);
         // `Accept` rides in the default headers (set once), not added to every request.
         let mut default_headers = reqwest::header::HeaderMap::new();
         default_headers.insert(
@@ -244,6 +256,7 @@ impl ClientBuilder {
                 key,
                 policy: ArcSwap::from_pointee(policy),
                 limiter,
+                in_flight,
                 halts: Halts::with_shared(self.shared_halts),
                 success_metrics: crate::metrics::SuccessHandles::default(),
                 pauses: crate::pause::Pauses::default(),

@@ -34,6 +34,8 @@ pub struct PacingConfig {
     /// (re-dialable). Unset: `retry.max_retry_after`. Read it with [`super::Config::max_pause`].
     #[serde(with = "humantime_serde")]
     pub max_pause: Option<Duration>,
+    /// How many requests this process has on the wire at once.
+    pub in_flight: InFlightConfig,
 }
 
 impl Default for PacingConfig {
@@ -50,6 +52,7 @@ impl Default for PacingConfig {
             }],
             adaptive: AdaptiveConfig::default(),
             max_pause: None,
+            in_flight: InFlightConfig::default(),
         }
     }
 }
@@ -111,6 +114,47 @@ impl Default for AdaptiveConfig {
             scale: CUBIC_SCALE,
             smooth: RATE_SMOOTHING,
             min_rate: MIN_ADAPTIVE_RATE,
+        }
+    }
+}
+
+/// `[pacing.in_flight]`: requests on the wire at once, limited from their latency.
+///
+/// No ceiling by default: the limit starts at `min` and climbs while answers come back as fast
+/// as their route's best recent time, and falls back while they come back slower than
+/// `tolerance` times that (requests queueing at the server, where more of them add latency and
+/// memory, not throughput). The account's limits stay the rate and the call slots.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct InFlightConfig {
+    /// Whether the limit follows latency. Off: the limit is `max` (0: no limit at all).
+    pub adaptive: bool,
+    /// Floor of the adaptive limit and where it starts (>= 1): this many requests may always
+    /// be on the wire at once.
+    pub min: u32,
+    /// Hard ceiling (0, the default: none).
+    pub max: u32,
+    /// An answer slower than `tolerance` times its route's best time in the last minute counts
+    /// as queued (> 1).
+    pub tolerance: f64,
+}
+
+/// Requests always allowed on the wire at once. Not an account limit: the latency-driven
+/// limit only ever rises from here, and 64 keeps a server busy at any rate a dialer reaches
+/// unless each request takes over 64 / rate seconds (0.64 s at 100 req/s), which the limit
+/// then climbs past.
+pub const DEFAULT_IN_FLIGHT_MIN: u32 = 64;
+/// Latency over a route's best that counts as queueing: twice the best, as Netflix's
+/// `Gradient2Limit` tolerates (`rttTolerance = 2.0`), so ordinary jitter never lowers the limit.
+pub const DEFAULT_IN_FLIGHT_TOLERANCE: f64 = 2.0;
+
+impl Default for InFlightConfig {
+    fn default() -> Self {
+        Self {
+            adaptive: true,
+            min: DEFAULT_IN_FLIGHT_MIN,
+            max: 0,
+            tolerance: DEFAULT_IN_FLIGHT_TOLERANCE,
         }
     }
 }

@@ -335,6 +335,26 @@ impl Validator {
             1_000_000.0,
             "requests per second, from 0.001 to 1000000",
         );
+        let f = &config.pacing.in_flight;
+        self.range_u32("pacing.in_flight.min", f.min, 1, 1_000_000);
+        self.range_u32("pacing.in_flight.max", f.max, 0, 1_000_000);
+        if f.max != 0 && f.max < f.min {
+            self.problem(
+                "pacing.in_flight.max",
+                f.max.to_string(),
+                format!(
+                    "0 (no ceiling) or at least pacing.in_flight.min ({})",
+                    f.min
+                ),
+            );
+        }
+        self.range_f64(
+            "pacing.in_flight.tolerance",
+            f.tolerance,
+            1.01,
+            100.0,
+            "a number between 1.01 and 100",
+        );
 
         let s = &config.slots;
         self.range_u32(

@@ -100,6 +100,7 @@ fn scaled(config: &PacingConfig, share: u32) -> PacingConfig {
             .collect(),
         adaptive: config.adaptive.clone(),
         max_pause: config.max_pause,
+        in_flight: config.in_flight.clone(),
     }
 }
 
