@@ -1,4 +1,5 @@
-//! Overhead of `Pacer::acquire` on an unthrottled bucket against a bare governor `check`.
+//! Overhead of `Pacer::acquire` on an unthrottled bucket against a bare governor `check`, and
+//! of a place on the wire (`InFlightGate::acquire` then `answered`) when one is free.
 //!
 //! Run: `cargo bench -p redial-limiter --bench acquire -- --warm-up-time 1 --measurement-time 3`
 
@@ -12,7 +13,7 @@ use criterion::{Criterion, criterion_group, criterion_main};
 use futures::FutureExt;
 use governor::{Quota, RateLimiter};
 use redial_limiter::clock::TokioClock;
-use redial_limiter::{InProcessPacer, Pacer};
+use redial_limiter::{InFlightGate, InProcessPacer, Pacer};
 use redial_policy::Method;
 use redial_policy::config::{AdaptiveConfig, BucketConfig, PacingConfig};
 
@@ -86,6 +87,38 @@ fn bench(c: &mut Criterion) {
                                 .acquire(Method::Get, black_box("/v1/agents"))
                                 .now_or_never()
                                 .expect("never waits");
+                        }
+                    });
+                }
+            });
+            start.elapsed()
+        })
+    });
+
+    let gate = InFlightGate::new(&Default::default());
+    g.bench_function("in_flight_place", |b| {
+        b.iter(|| {
+            gate.acquire()
+                .now_or_never()
+                .expect("a place is free")
+                .answered(black_box("GET /v1/agents"));
+        })
+    });
+
+    let gate = Arc::new(InFlightGate::new(&Default::default()));
+    g.bench_function("in_flight_place_2_threads", |b| {
+        #[allow(clippy::disallowed_methods)] // a bench measures real time, not the limiter's clock
+        b.iter_custom(|iters| {
+            let start = std::time::Instant::now();
+            std::thread::scope(|s| {
+                for _ in 0..2 {
+                    let gate = Arc::clone(&gate);
+                    s.spawn(move || {
+                        for _ in 0..iters {
+                            gate.acquire()
+                                .now_or_never()
+                                .expect("a place is free")
+                                .answered(black_box("GET /v1/agents"));
                         }
                     });
                 }

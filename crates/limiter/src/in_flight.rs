@@ -10,17 +10,20 @@
 //! keeps its best round-trip time over the last [`BEST_WINDOW`] to [`BEST_WINDOW`] × 2; an
 //! answer within `tolerance` × that best means no queue, and raises the limit by one if the
 //! limit was in use (at least half of it taken when the request left); a slower answer, or
-//! none at all (a timeout, a reset), lowers it by one. The limit starts at its floor (`min`)
+//! none at all (a timeout, a reset), lowers it by one. One answer in [`MEASURE_EVERY`] is
+//! measured (every lost request counts). The limit starts at its floor (`min`)
 //! and never goes below it, nor above `max` when one is set. Round trips are read on the
 //! machine's clock ([`clock::real_now`]): they are physics, which tokio's paused clock, jumping
 //! while requests are on the wire, cannot measure.
 
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
+use crossbeam_utils::CachePadded;
 use metrics::Gauge;
 use redial_policy::config::InFlightConfig;
-use tokio::sync::Semaphore;
+use tokio::sync::Notify;
 
 use crate::clock;
 use crate::metrics as m;
@@ -31,28 +34,59 @@ use crate::metrics as m;
 pub const BEST_WINDOW: Duration = Duration::from_secs(30);
 
 /// Limits the requests on the wire; see the [module docs](self).
+///
+/// Taking and giving back a place are one atomic operation each (no lock): the gate is on
+/// every request's path, and a lock both worker threads take for every request costs the
+/// client a percent of its throughput. The lock is taken once per answer, to adapt the limit.
 #[derive(Debug)]
 pub struct InFlightGate {
-    /// One permit per place under the limit ([`UNLIMITED`] of them when there is none).
-    permits: Semaphore,
+    /// Requests on the wire (may exceed `limit` for a while after the limit fell). On a cache
+    /// line of its own: every request writes it, and the fields read on every request (the
+    /// limit, the waiters) should not move between cores with it.
+    in_flight: CachePadded<AtomicU32>,
+    /// The limit ([`UNLIMITED`] when there is none).
+    limit: AtomicU32,
+    /// Requests waiting for a place.
+    waiting: AtomicU32,
+    /// Whether the limit follows latency (read without the lock: a fixed limit takes none).
+    adaptive: AtomicBool,
+    /// Wakes a waiter when a place frees up or the limit rises.
+    freed: Notify,
     state: Mutex<State>,
     limit_gauge: Gauge,
     /// Zero of the permits' send times.
     epoch: Instant,
 }
 
-/// The limit of a gate that has none: more requests than a process can have on the wire, and
-/// within what a tokio semaphore holds on any target (`Semaphore::MAX_PERMITS` is 2^29 on
-/// 32-bit ones).
-const UNLIMITED: u32 = 1 << 28;
+/// One answer in this many is measured and adapts the limit (each thread counts its own): a
+/// clock read and the lock on every request cost the client about 1 % of its throughput, and
+/// a limit that moves one step every 8 answers still follows a server within a second at a
+/// few hundred requests a second.
+pub const MEASURE_EVERY: u32 = 8;
 
+/// The send time of a request that is not measured.
+const UNMEASURED: u32 = u32::MAX;
+
+thread_local! {
+    static REQUESTS_SENT: std::cell::Cell<u32> = const { std::cell::Cell::new(0) };
+}
+
+/// Whether the request leaving now on this thread is one to measure.
+fn measure_this_one() -> bool {
+    REQUESTS_SENT.with(|n| {
+        let sent = n.get().wrapping_add(1);
+        n.set(sent);
+        sent % MEASURE_EVERY == 0
+    })
+}
+
+/// The limit of a gate that has none: more requests than a process can have on the wire.
+const UNLIMITED: u32 = u32::MAX;
+
+/// What adapting the limit needs; behind the gate's lock.
 #[derive(Debug)]
 struct State {
     settings: Settings,
-    limit: u32,
-    /// Permits to forget as they come back: the limit fell while they were out.
-    owed: u32,
-    in_flight: u32,
     routes: Vec<RouteBest>,
 }
 
@@ -93,18 +127,28 @@ struct RouteBest {
     best: WindowedMin,
 }
 
+/// Leaves the waiters' count when dropped (served or cancelled).
+struct Waiting<'a>(&'a AtomicU32);
+
+impl Drop for Waiting<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
 impl InFlightGate {
     /// A gate configured by `[pacing.in_flight]`.
     pub fn new(config: &InFlightConfig) -> Self {
         let settings = Settings::new(config);
         let limit = settings.start();
         let gate = Self {
-            permits: Semaphore::new(limit as usize),
+            in_flight: CachePadded::new(AtomicU32::new(0)),
+            limit: AtomicU32::new(limit),
+            waiting: AtomicU32::new(0),
+            adaptive: AtomicBool::new(settings.adaptive),
+            freed: Notify::new(),
             state: Mutex::new(State {
                 settings,
-                limit,
-                owed: 0,
-                in_flight: 0,
                 routes: Vec::new(),
             }),
             limit_gauge: metrics::gauge!(m::IN_FLIGHT_LIMIT),
@@ -119,49 +163,89 @@ impl InFlightGate {
     /// count is under it.
     pub fn reconfigure(&self, config: &InFlightConfig) {
         let settings = Settings::new(config);
-        let mut state = self.lock();
-        state.settings = settings;
-        self.set_limit(&mut state, settings.start());
+        self.lock().settings = settings;
+        self.adaptive.store(settings.adaptive, Ordering::SeqCst);
+        self.set_limit(settings.start());
     }
 
     /// Waits until one more request may go on the wire; its round trip starts now.
     pub async fn acquire(&self) -> InFlightPermit<'_> {
-        // The semaphore is never closed. The permit is given back by hand when the request
-        // settles (or forgotten, if the limit fell meanwhile): the guard stays small, for it
-        // lives in every request's state.
-        if let Ok(p) = self.permits.acquire().await {
-            p.forget();
-        }
-        let busy = {
-            let mut state = self.lock();
-            state.in_flight += 1;
-            state.in_flight
+        let busy = match self.try_take() {
+            Some(busy) => busy,
+            None => self.wait_for_place().await,
         };
         InFlightPermit {
             gate: self,
-            sent_us: self.micros(),
+            sent_us: if measure_this_one() {
+                self.micros()
+            } else {
+                UNMEASURED
+            },
             busy,
         }
     }
 
-    /// Microseconds since the epoch, wrapping (a u32 spans 71 minutes, far more than a round
+    /// Takes a place if one is free; returns the requests on the wire, this one included.
+    fn try_take(&self) -> Option<u32> {
+        let limit = self.limit.load(Ordering::SeqCst);
+        let mut n = self.in_flight.load(Ordering::SeqCst);
+        while n < limit {
+            match self
+                .in_flight
+                .compare_exchange_weak(n, n + 1, Ordering::SeqCst, Ordering::SeqCst)
+            {
+                Ok(_) => return Some(n + 1),
+                Err(now) => n = now,
+            }
+        }
+        None
+    }
+
+    /// The slow path: joins the waiters and takes a place when one frees up. A waiter counts
+    /// itself before it looks, and a giver looks at the count after it gave, so a place given
+    /// while a waiter looks is never missed (both sides are `SeqCst`).
+    #[cold]
+    async fn wait_for_place(&self) -> u32 {
+        self.waiting.fetch_add(1, Ordering::SeqCst);
+        let _waiting = Waiting(&self.waiting);
+        loop {
+            let freed = self.freed.notified();
+            tokio::pin!(freed);
+            freed.as_mut().enable();
+            if let Some(busy) = self.try_take() {
+                return busy;
+            }
+            freed.await;
+        }
+    }
+
+    /// Gives a place back and wakes a waiter if there is one.
+    fn give_back(&self) {
+        self.in_flight.fetch_sub(1, Ordering::SeqCst);
+        if self.waiting.load(Ordering::SeqCst) > 0 {
+            self.freed.notify_one();
+        }
+    }
+
+    /// Microseconds since the epoch ([`UNMEASURED`] read as 0), wrapping (a u32 spans 71 minutes, far more than a round
     /// trip).
     #[allow(clippy::cast_possible_truncation)]
     fn micros(&self) -> u32 {
         clock::real_now()
             .saturating_duration_since(self.epoch)
             .as_micros() as u32
+            % UNMEASURED
     }
 
     /// The current limit, or `None` when nothing limits the requests on the wire.
     pub fn limit(&self) -> Option<u32> {
-        let limit = self.lock().limit;
+        let limit = self.limit.load(Ordering::SeqCst);
         (limit != UNLIMITED).then_some(limit)
     }
 
     /// Requests on the wire now.
     pub fn in_flight(&self) -> u32 {
-        self.lock().in_flight
+        self.in_flight.load(Ordering::SeqCst)
     }
 
     fn lock(&self) -> MutexGuard<'_, State> {
@@ -174,61 +258,54 @@ impl InFlightGate {
         }
     }
 
-    /// Moves the limit to `to`: permits are added, or taken back now where they are free and
-    /// owed (forgotten as they return) where they are out.
-    fn set_limit(&self, state: &mut State, to: u32) {
-        if to > state.limit {
-            let mut more = to - state.limit;
-            let repaid = more.min(state.owed);
-            state.owed -= repaid;
-            more -= repaid;
-            self.permits.add_permits(more as usize);
-        } else {
-            let fewer = state.limit - to;
-            // Lost to a concurrent acquire between the two reads, the free ones are owed too.
-            let free =
-                u32::try_from(self.permits.available_permits()).map_or(fewer, |n| n.min(fewer));
-            let taken = self.permits.try_acquire_many(free).map_or(0, |p| {
-                p.forget();
-                free
-            });
-            state.owed += fewer - taken;
-        }
-        if to != state.limit {
-            state.limit = to;
+    /// Moves the limit to `to`; a rise wakes the waiters that now fit.
+    fn set_limit(&self, to: u32) {
+        let from = self.limit.swap(to, Ordering::SeqCst);
+        if to != from {
             self.publish(to);
+        }
+        if to > from && self.waiting.load(Ordering::SeqCst) > 0 {
+            if to - from == 1 {
+                self.freed.notify_one();
+            } else {
+                self.freed.notify_waiters();
+            }
         }
     }
 
-    /// Settles one request: adapts the limit from what became of it, then gives its permit
-    /// back (or forgets it, if the limit fell while it was out).
+    /// Settles one request: adapts the limit from what became of it, then gives its place
+    /// back.
     fn settle(&self, busy: u32, sample: Option<Sample>) {
-        let mut state = self.lock();
-        state.in_flight = state.in_flight.saturating_sub(1);
-        let s = state.settings;
-        if s.adaptive {
-            let queued = match sample {
-                Some(Sample::Answered { route, rtt }) => {
-                    let best = state.best(route, rtt, clock::real_now());
-                    Some(rtt.as_secs_f64() > best.as_secs_f64() * s.tolerance)
-                }
-                Some(Sample::Lost) => Some(true),
-                None => None,
-            };
-            let limit = state.limit;
-            match queued {
-                Some(true) if limit > s.min => self.set_limit(&mut state, limit - 1),
-                // Only a limit in use climbs: one that idles at twice the traffic proves nothing.
-                Some(false) if limit < s.max && busy.saturating_mul(2) >= limit => {
-                    self.set_limit(&mut state, limit + 1);
-                }
-                _ => {}
-            }
+        if let Some(sample) = sample
+            && self.adaptive.load(Ordering::Relaxed)
+        {
+            self.adapt(busy, sample);
         }
-        if state.owed > 0 {
-            state.owed -= 1;
-        } else {
-            self.permits.add_permits(1);
+        self.give_back();
+    }
+
+    /// One step of the rule: a queued answer (or none) takes one off the limit, a fast one
+    /// adds one while the limit is in use.
+    fn adapt(&self, busy: u32, sample: Sample) {
+        let mut state = self.lock();
+        let s = state.settings;
+        if !s.adaptive {
+            return;
+        }
+        let queued = match sample {
+            Sample::Answered { route, rtt } => {
+                let best = state.best(route, rtt, clock::real_now());
+                rtt.as_secs_f64() > best.as_secs_f64() * s.tolerance
+            }
+            Sample::Lost => true,
+        };
+        // Under the lock: the limit moves one step at a time from what the last step left.
+        let limit = self.limit.load(Ordering::SeqCst);
+        if queued && limit > s.min {
+            self.set_limit(limit - 1);
+        } else if !queued && limit < s.max && busy.saturating_mul(2) >= limit {
+            // Only a limit in use climbs: one that idles at twice the traffic proves nothing.
+            self.set_limit(limit + 1);
         }
     }
 }
@@ -266,7 +343,8 @@ enum Sample {
 #[must_use = "a permit settles when the request ends"]
 pub struct InFlightPermit<'a> {
     gate: &'a InFlightGate,
-    /// When the request left, on the gate's clock ([`InFlightGate::micros`]).
+    /// When the request left, on the gate's clock ([`InFlightGate::micros`]); [`UNMEASURED`]
+    /// for the answers that do not adapt the limit.
     sent_us: u32,
     /// Requests on the wire when this one left, itself included; 0 once settled.
     busy: u32,
@@ -274,7 +352,11 @@ pub struct InFlightPermit<'a> {
 
 impl InFlightPermit<'_> {
     /// The server answered `route`'s request (any status) just now.
-    pub fn answered(self, route: &'static str) {
+    pub fn answered(mut self, route: &'static str) {
+        if self.sent_us == UNMEASURED {
+            self.settle(None);
+            return;
+        }
         let rtt = Duration::from_micros(u64::from(self.gate.micros().wrapping_sub(self.sent_us)));
         self.answered_after(route, rtt);
     }

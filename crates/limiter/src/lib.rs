@@ -32,7 +32,7 @@ mod slots;
 
 pub use breaker::{Breakers, CircuitOpen, CircuitState, Permit};
 pub use budget::Budget;
-pub use in_flight::{BEST_WINDOW, InFlightGate, InFlightPermit};
+pub use in_flight::{BEST_WINDOW, InFlightGate, InFlightPermit, MEASURE_EVERY};
 pub use limiter::Limiter;
 pub use metrics::{METRICS, describe};
 pub use pacer::{BucketSnapshot, InProcessPacer, PROBE_TIMEOUT, Pacer};
