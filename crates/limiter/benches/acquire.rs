@@ -7,7 +7,7 @@
 
 use std::hint::black_box;
 use std::num::NonZeroU32;
-use std::sync::Arc;
+use std::time::Duration;
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use futures::FutureExt;
@@ -34,6 +34,22 @@ fn config() -> PacingConfig {
     }
 }
 
+/// Wall time for each of two threads to run `op` `iters` times while the other does the same.
+#[allow(clippy::disallowed_methods)] // a bench measures real time, not the limiter's clock
+fn on_two_threads(iters: u64, op: impl Fn() + Sync) -> Duration {
+    let start = std::time::Instant::now();
+    std::thread::scope(|s| {
+        for _ in 0..2 {
+            s.spawn(|| {
+                for _ in 0..iters {
+                    op();
+                }
+            });
+        }
+    });
+    start.elapsed()
+}
+
 fn bench(c: &mut Criterion) {
     let mut g = c.benchmark_group("acquire");
     let quota = Quota::per_second(NonZeroU32::new(u32::MAX).unwrap())
@@ -42,89 +58,36 @@ fn bench(c: &mut Criterion) {
     g.bench_function("governor_check", |b| {
         b.iter(|| black_box(bare.check()).is_ok())
     });
-
-    let bare = Arc::new(bare);
     g.bench_function("governor_check_2_threads", |b| {
-        #[allow(clippy::disallowed_methods)] // a bench measures real time, not the limiter's clock
         b.iter_custom(|iters| {
-            let start = std::time::Instant::now();
-            std::thread::scope(|s| {
-                for _ in 0..2 {
-                    let bare = Arc::clone(&bare);
-                    s.spawn(move || {
-                        for _ in 0..iters {
-                            let _ = black_box(bare.check());
-                        }
-                    });
-                }
-            });
-            start.elapsed()
+            on_two_threads(iters, || {
+                let _ = black_box(bare.check());
+            })
         })
     });
 
     let pacer = InProcessPacer::new(&config());
-    g.bench_function("pacer_acquire", |b| {
-        b.iter(|| {
-            pacer
-                .acquire(Method::Get, black_box("/v1/agents"))
-                .now_or_never()
-                .expect("never waits")
-        })
-    });
-
-    let pacer = Arc::new(InProcessPacer::new(&config()));
+    let acquire = || {
+        pacer
+            .acquire(Method::Get, black_box("/v1/agents"))
+            .now_or_never()
+            .expect("never waits")
+    };
+    g.bench_function("pacer_acquire", |b| b.iter(acquire));
     g.bench_function("pacer_acquire_2_threads", |b| {
-        // Wall time for each thread to do `iters` acquires while the other does the same.
-        #[allow(clippy::disallowed_methods)] // a bench measures real time, not the limiter's clock
-        b.iter_custom(|iters| {
-            let start = std::time::Instant::now();
-            std::thread::scope(|s| {
-                for _ in 0..2 {
-                    let pacer = Arc::clone(&pacer);
-                    s.spawn(move || {
-                        for _ in 0..iters {
-                            pacer
-                                .acquire(Method::Get, black_box("/v1/agents"))
-                                .now_or_never()
-                                .expect("never waits");
-                        }
-                    });
-                }
-            });
-            start.elapsed()
-        })
+        b.iter_custom(|iters| on_two_threads(iters, acquire))
     });
 
     let gate = InFlightGate::new(&Default::default());
-    g.bench_function("in_flight_place", |b| {
-        b.iter(|| {
-            gate.acquire()
-                .now_or_never()
-                .expect("a place is free")
-                .answered(black_box("GET /v1/agents"));
-        })
-    });
-
-    let gate = Arc::new(InFlightGate::new(&Default::default()));
+    let place = || {
+        gate.acquire()
+            .now_or_never()
+            .expect("a place is free")
+            .answered(black_box("GET /v1/agents"));
+    };
+    g.bench_function("in_flight_place", |b| b.iter(place));
     g.bench_function("in_flight_place_2_threads", |b| {
-        #[allow(clippy::disallowed_methods)] // a bench measures real time, not the limiter's clock
-        b.iter_custom(|iters| {
-            let start = std::time::Instant::now();
-            std::thread::scope(|s| {
-                for _ in 0..2 {
-                    let gate = Arc::clone(&gate);
-                    s.spawn(move || {
-                        for _ in 0..iters {
-                            gate.acquire()
-                                .now_or_never()
-                                .expect("a place is free")
-                                .answered(black_box("GET /v1/agents"));
-                        }
-                    });
-                }
-            });
-            start.elapsed()
-        })
+        b.iter_custom(|iters| on_two_threads(iters, place))
     });
     g.finish();
 }
