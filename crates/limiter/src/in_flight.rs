@@ -1,20 +1,5 @@
-//! The in-flight gate: how many requests this process has on the wire at once.
-//!
-//! The account's limits are its rate and its call slots; neither says how many requests may
-//! wait at the server at once. When the server answers slower than it can (its own queue, or
-//! a machine it shares its CPU with), a dialer with a thousand calls in flight would keep a
-//! thousand requests queued there: each one a connection, its buffers and its future, for no
-//! more throughput. The gate keeps the requests on the wire near what keeps the server busy.
-//!
-//! The rule is TCP Vegas's idea with the tolerance of Netflix's `Gradient2Limit`: each route
-//! keeps its best round-trip time over the last [`BEST_WINDOW`] to [`BEST_WINDOW`] × 2; an
-//! answer within `tolerance` × that best means no queue, and raises the limit by one if the
-//! limit was in use (at least half of it taken when the request left); a slower answer, or
-//! none at all (a timeout, a reset), lowers it by one. One answer in [`MEASURE_EVERY`] is
-//! measured (every lost request counts). The limit starts at its floor (`min`)
-//! and never goes below it, nor above `max` when one is set. Round trips are read on the
-//! machine's clock ([`clock::real_now`]): they are physics, which tokio's paused clock, jumping
-//! while requests are on the wire, cannot measure.
+//! The in-flight gate: how many requests this process has on the wire at once; see
+//! [`InFlightGate`].
 
 use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::sync::{Mutex, MutexGuard};
@@ -33,11 +18,28 @@ use crate::metrics as m;
 /// that became slower for good is soon measured against its new best.
 pub const BEST_WINDOW: Duration = Duration::from_secs(30);
 
-/// Limits the requests on the wire; see the [module docs](self).
+/// Limits the requests on the wire from their latency.
+///
+/// The account's limits are its rate and its call slots; neither says how many requests may
+/// wait at the server at once. When the server answers slower than it can (its own queue, or
+/// a machine it shares its CPU with), a dialer with a thousand calls in flight would keep a
+/// thousand requests queued there: each one a connection, its buffers and its future, for no
+/// more throughput. The gate keeps the requests on the wire near what keeps the server busy.
+///
+/// The rule is TCP Vegas's idea with the tolerance of Netflix's `Gradient2Limit`: each route
+/// keeps its best round-trip time over the last [`BEST_WINDOW`] to [`BEST_WINDOW`] × 2; an
+/// answer within `tolerance` × that best means no queue, and raises the limit by one if the
+/// limit was in use (at least half of it taken when the request left); a slower answer, or
+/// none at all (a timeout, a reset), lowers it by one. One answer in [`MEASURE_EVERY`] is
+/// measured (every lost request counts). The limit starts at its floor (`min`) and never goes
+/// below it, nor above `max` when one is set. Round trips are read on the machine's clock
+/// ([`crate::clock::real_now`]): they are physics, which tokio's paused clock, jumping while
+/// requests are on the wire, cannot measure.
 ///
 /// Taking and giving back a place are one atomic operation each (no lock): the gate is on
 /// every request's path, and a lock both worker threads take for every request costs the
-/// client a percent of its throughput. The lock is taken once per answer, to adapt the limit.
+/// client a percent of its throughput. The lock is taken only for the answers measured (one in
+/// [`MEASURE_EVERY`]) and for lost requests, to adapt the limit.
 #[derive(Debug)]
 pub struct InFlightGate {
     /// Requests on the wire (may exceed `limit` for a while after the limit fell). On a cache
@@ -536,7 +538,7 @@ mod tests {
     }
 
     #[tokio::test(start_paused = true)]
-    async fn a_lowered_limit_holds_back_requests_until_enough_permits_come_back() {
+    async fn a_lowered_limit_holds_back_requests_until_enough_places_come_back() {
         let gate = adaptive(2, 0);
         fill(&gate, ROUTE, ms(10)).await;
         fill(&gate, ROUTE, ms(10)).await;
@@ -545,8 +547,8 @@ mod tests {
         for _ in 0..7 {
             out.push(gate.acquire().await);
         }
-        // Five answers come back queued while all seven are out: the limit falls to 2 and the
-        // permits it owes are forgotten as they return.
+        // Five answers come back queued while all seven are out: the limit falls to 2, and the
+        // two still out fill it.
         for p in out.drain(..5) {
             p.answered_after(ROUTE, ms(100));
         }
