@@ -93,7 +93,7 @@ struct State {
 }
 
 /// `[pacing.in_flight]`, resolved.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, PartialEq)]
 struct Settings {
     adaptive: bool,
     min: u32,
@@ -162,10 +162,15 @@ impl InFlightGate {
 
     /// Applies a new `[pacing.in_flight]` (a reloaded config): the limit restarts where the new
     /// settings start it; requests on the wire above it finish, and no new one goes until the
-    /// count is under it.
+    /// count is under it. A reload that leaves the section as it was (one that tuned retries,
+    /// say) leaves the limit where latency put it.
     pub fn reconfigure(&self, config: &InFlightConfig) {
         let settings = Settings::new(config);
-        self.lock().settings = settings;
+        let mut state = self.lock();
+        if state.settings == settings {
+            return;
+        }
+        state.settings = settings;
         self.adaptive.store(settings.adaptive, Ordering::SeqCst);
         self.set_limit(settings.start());
     }
@@ -586,6 +591,15 @@ mod tests {
     #[tokio::test(start_paused = true)]
     async fn a_reloaded_config_moves_the_limit_and_the_places_with_it() {
         let gate = adaptive(4, 0);
+        fill(&gate, ROUTE, ms(10)).await;
+        assert_eq!(gate.limit(), Some(7));
+        gate.reconfigure(&InFlightConfig {
+            adaptive: true,
+            min: 4,
+            max: 0,
+            tolerance: 2.0,
+        });
+        assert_eq!(gate.limit(), Some(7), "the same section: the limit stays");
         let out = (gate.acquire().await, gate.acquire().await);
         gate.reconfigure(&InFlightConfig {
             adaptive: false,
