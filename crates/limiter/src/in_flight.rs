@@ -234,14 +234,16 @@ impl InFlightGate {
         }
     }
 
-    /// Microseconds since the epoch ([`UNMEASURED`] read as 0), wrapping (a u32 spans 71 minutes, far more than a round
-    /// trip).
-    #[allow(clippy::cast_possible_truncation)]
+    /// Microseconds from the epoch to now ([`UNMEASURED`] read as 0), wrapping: a u32 spans
+    /// 71 minutes, far more than a round trip.
     fn micros(&self) -> u32 {
-        clock::real_now()
-            .saturating_duration_since(self.epoch)
-            .as_micros() as u32
-            % UNMEASURED
+        self.micros_at(clock::real_now())
+    }
+
+    /// [`Self::micros`] at `at`.
+    #[allow(clippy::cast_possible_truncation)]
+    fn micros_at(&self, at: Instant) -> u32 {
+        at.saturating_duration_since(self.epoch).as_micros() as u32 % UNMEASURED
     }
 
     /// The current limit, or `None` when nothing limits the requests on the wire.
@@ -300,8 +302,8 @@ impl InFlightGate {
             return;
         }
         let queued = match sample {
-            Sample::Answered { route, rtt } => {
-                let best = state.best(route, rtt, clock::real_now());
+            Sample::Answered { route, rtt, at } => {
+                let best = state.best(route, rtt, at);
                 rtt.as_secs_f64() > best.as_secs_f64() * s.tolerance
             }
             Sample::Lost => true,
@@ -337,8 +339,12 @@ impl State {
 
 /// What became of a request.
 enum Sample {
-    /// The server answered (any status) after `rtt`.
-    Answered { route: &'static str, rtt: Duration },
+    /// The server answered (any status) after `rtt`, at `at`.
+    Answered {
+        route: &'static str,
+        rtt: Duration,
+        at: Instant,
+    },
     /// No answer: a timeout or a broken connection.
     Lost,
 }
@@ -364,8 +370,12 @@ impl InFlightPermit<'_> {
             self.settle(None);
             return;
         }
-        let rtt = Duration::from_micros(u64::from(self.gate.micros().wrapping_sub(self.sent_us)));
-        self.answered_after(route, rtt);
+        // One clock read serves the round trip and the route's window.
+        let at = clock::real_now();
+        let rtt = Duration::from_micros(u64::from(
+            self.gate.micros_at(at).wrapping_sub(self.sent_us),
+        ));
+        self.settle(Some(Sample::Answered { route, rtt, at }));
     }
 
     /// The request got no answer (a timeout, a broken connection): counts as queued.
@@ -374,8 +384,10 @@ impl InFlightPermit<'_> {
     }
 
     /// The server answered `route`'s request after `rtt`.
+    #[cfg(test)]
     fn answered_after(mut self, route: &'static str, rtt: Duration) {
-        self.settle(Some(Sample::Answered { route, rtt }));
+        let at = clock::real_now();
+        self.settle(Some(Sample::Answered { route, rtt, at }));
     }
 
     fn settle(&mut self, sample: Option<Sample>) {
